@@ -1,0 +1,119 @@
+"""One typed settings object, loaded once at the entry point from config/*.yaml and ANCHOR_* variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from anchor.errors import InputError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.yaml"
+BUILTIN_AVATARS = PROJECT_ROOT / "avatars"
+
+
+class SpeechSettings(BaseModel):
+    """Text-to-speech defaults."""
+
+    backend: str = "espeak"
+    voices: dict[str, str] = Field(default_factory=lambda: {"en": "en-us", "zh": "cmn"})
+    rate: int = Field(165, ge=80, le=450, description="Words per minute.")
+    pitch: int = Field(50, ge=0, le=99)
+    sentence_pause_ms: int = Field(250, ge=0, le=3000)
+
+
+class VideoSettings(BaseModel):
+    """Output picture and encoder defaults."""
+
+    width: int = Field(1280, ge=64, le=3840)
+    height: int = Field(720, ge=64, le=2160)
+    fps: int = 25
+    crf: int = Field(23, ge=0, le=51)
+    preset: str = "ultrafast"
+    threads: int = Field(0, ge=0, description="Encoder threads; 0 = as many as cores.")
+
+    @field_validator("fps")
+    @classmethod
+    def _fps(cls, v: int) -> int:
+        if v not in (25, 30):
+            raise ValueError("fps must be 25 or 30")
+        return v
+
+    @field_validator("width", "height")
+    @classmethod
+    def _even(cls, v: int) -> int:
+        if v % 2:
+            raise ValueError("must be even (H.264 4:2:0)")
+        return v
+
+
+class FaceSettings(BaseModel):
+    """Renderer behaviour."""
+
+    blink_min_s: float = 2.0
+    blink_max_s: float = 6.0
+    seed: int = 7
+
+
+class Settings(BaseSettings):
+    """Everything configurable, in one object handed to constructors."""
+
+    model_config = SettingsConfigDict(env_prefix="ANCHOR_", env_nested_delimiter="__", extra="forbid")
+
+    avatars_dir: Path = Path("avatars")
+    default_avatar: str = "default"
+    output_dir: Path = Path("out")
+    speech: SpeechSettings = Field(default_factory=SpeechSettings)
+    video: VideoSettings = Field(default_factory=VideoSettings)
+    face: FaceSettings = Field(default_factory=FaceSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # init (the YAML files, merged by load_settings) < environment
+        return (env_settings, init_settings)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as e:
+        raise InputError(f"cannot read config file {path}: {e.strerror}", field="config") from e
+    except yaml.YAMLError as e:
+        raise InputError(f"config file {path} is not valid YAML: {e}", field="config") from e
+    if not isinstance(data, dict):
+        raise InputError(f"config file {path} must hold a mapping at the top level", field="config")
+    return data
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Load config/default.yaml, then `config_file`, then ANCHOR_* variables, then `overrides`."""
+    data: dict[str, Any] = _read_yaml(DEFAULT_CONFIG) if DEFAULT_CONFIG.is_file() else {}
+    if config_file is not None:
+        data = _merge(data, _read_yaml(Path(config_file)))
+    try:
+        settings = Settings(**data)
+        if overrides:
+            settings = settings.model_copy(update=overrides)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"invalid setting {where}: {first['msg']}", field=where) from e
+    return settings

@@ -1,0 +1,1 @@
+"""Face: avatar packs and the renderer that animates them from a MouthTrack."""

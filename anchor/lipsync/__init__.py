@@ -1,0 +1,1 @@
+"""Lip-sync: timed phonemes (or audio) -> MouthTrack, mouth parameters per video frame."""

@@ -1,0 +1,1 @@
+"""Speech: text -> program-rate PCM with timed phoneme and word events."""

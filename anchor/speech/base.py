@@ -1,0 +1,93 @@
+"""The speech interface: what every TTS backend returns and how it is asked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from anchor.timebase import PROGRAM_RATE
+
+
+@dataclass(frozen=True)
+class PhonemeEvent:
+    """One phoneme in IPA, spanning samples [start, end) of the program audio."""
+
+    phoneme: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class WordEvent:
+    """One word of the input text spanning samples [start, end); char_start/char_end index the text."""
+
+    text: str
+    start: int
+    end: int
+    char_start: int
+    char_end: int
+
+
+@dataclass(frozen=True)
+class SentenceSpan:
+    """One sentence of the input, spanning samples [start, end)."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Speech:
+    """Synthesized speech: 48 kHz mono int16 PCM plus its timings (all in program samples)."""
+
+    pcm: np.ndarray
+    language: str
+    voice: str
+    phonemes: tuple[PhonemeEvent, ...] = ()
+    words: tuple[WordEvent, ...] = ()
+    sentences: tuple[SentenceSpan, ...] = ()
+    sample_rate: int = field(default=PROGRAM_RATE)
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.pcm.shape[0])
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.n_samples / self.sample_rate
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    """A voice a backend can speak with."""
+
+    id: str
+    language: str
+    name: str
+    backend: str
+
+
+class SpeechBackend(Protocol):
+    """A text-to-speech engine that yields timed speech at the program rate."""
+
+    name: str
+
+    def synthesize(
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        voice: str | None = None,
+        rate: int | None = None,
+        pitch: int | None = None,
+    ) -> Speech:
+        """Speak `text`; `language` None means detect it from the text."""
+        ...
+
+    def voices(self) -> list[VoiceInfo]:
+        """The voices actually installed."""
+        ...

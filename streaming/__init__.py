@@ -1,0 +1,1 @@
+"""Transports only: encoders, file/RTMP/WebRTC sinks, clocks. Never imports `anchor`."""
