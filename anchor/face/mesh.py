@@ -1,0 +1,113 @@
+"""Piecewise-affine mesh warp over a landmark triangulation, restricted to a region of interest.
+
+The mesh is triangulated once (on a reference pose, so triangles stay valid while the pose
+changes); each frame supplies new vertex positions and every destination pixel is mapped
+back into the source exactly through the affine map of the triangle that covers it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+
+@dataclass(frozen=True)
+class Rect:
+    """Axis-aligned pixel rectangle [x0, x1) x [y0, y1)."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y0, self.y1), slice(self.x0, self.x1)
+
+    def clip(self, width: int, height: int) -> "Rect":
+        return Rect(max(0, self.x0), max(0, self.y0), min(width, self.x1), min(height, self.y1))
+
+
+def border_points(rect: Rect, step: float) -> np.ndarray:
+    """Points along the edge of `rect` (in absolute pixels), at most `step` apart; they stay fixed."""
+    xs = np.linspace(rect.x0, rect.x1 - 1, max(2, int(np.ceil(rect.width / step)) + 1))
+    ys = np.linspace(rect.y0, rect.y1 - 1, max(2, int(np.ceil(rect.height / step)) + 1))
+    top = np.stack([xs, np.full_like(xs, rect.y0)], 1)
+    bottom = np.stack([xs, np.full_like(xs, rect.y1 - 1)], 1)
+    left = np.stack([np.full_like(ys[1:-1], rect.x0), ys[1:-1]], 1)
+    right = np.stack([np.full_like(ys[1:-1], rect.x1 - 1), ys[1:-1]], 1)
+    return np.concatenate([top, bottom, left, right]).astype(np.float32)
+
+
+class MeshWarp:
+    """Warps the pixels of `rect` so that `source` vertices move to per-frame destinations.
+
+    `source` are (V, 2) absolute pixel positions in the rest pose; `layout` are positions
+    (same order) whose Delaunay triangulation defines the mesh topology — pass a pose with
+    every opening open (mouth, eyes) so the triangles of the openings are well formed.
+    Vertices on the border of `rect` must not move; that keeps the warp seamless.
+    """
+
+    def __init__(self, source: np.ndarray, rect: Rect, layout: np.ndarray | None = None) -> None:
+        self.source = np.asarray(source, np.float32)
+        self.rect = rect
+        topo = self.source if layout is None else np.asarray(layout, np.float32)
+        self.triangles = Delaunay(topo.astype(np.float64)).simplices.astype(np.int32)
+        h, w = rect.height, rect.width
+        self._ids = np.empty((h, w), np.int32)
+        gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        self._gx, self._gy = gx, gy
+        self._src_local = self.source - np.array([rect.x0, rect.y0], np.float32)
+
+    def _affines(self, dst_local: np.ndarray) -> np.ndarray:
+        """Per-triangle 2x3 affine maps from destination to source (local coordinates)."""
+        t = self.triangles
+        d = np.ones((len(t), 3, 3), np.float64)
+        d[:, 0, :] = dst_local[t, 0]
+        d[:, 1, :] = dst_local[t, 1]
+        s = np.empty((len(t), 2, 3), np.float64)
+        s[:, 0, :] = self._src_local[t, 0]
+        s[:, 1, :] = self._src_local[t, 1]
+        det = np.linalg.det(d)
+        ok = np.abs(det) > 1e-6
+        inv = np.zeros_like(d)
+        inv[ok] = np.linalg.inv(d[ok])
+        return (s @ inv).astype(np.float32)  # degenerate destination triangles cover no pixels
+
+    def maps(self, destination: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Remap tables (map_x, map_y), local to rect, for vertices moved to `destination`."""
+        dst_local = np.asarray(destination, np.float32) - np.array([self.rect.x0, self.rect.y0], np.float32)
+        moved = np.any(np.abs(dst_local - self._src_local) > 1e-3, axis=1)
+        ids = self._ids
+        ids.fill(-1)
+        # Only triangles touching a moved vertex differ from the identity map.
+        active = np.flatnonzero(moved[self.triangles].any(axis=1))
+        pts = np.round(dst_local[self.triangles[active]] * 16).astype(np.int32)
+        for k, tri in zip(active, pts):
+            cv2.fillConvexPoly(ids, tri, int(k), lineType=cv2.LINE_8, shift=4)
+        map_x = self._gx.copy()
+        map_y = self._gy.copy()
+        ys, xs = np.nonzero(ids >= 0)
+        if len(xs):
+            a = self._affines(dst_local)[ids[ys, xs]]
+            fx, fy = xs.astype(np.float32), ys.astype(np.float32)
+            map_x[ys, xs] = a[:, 0, 0] * fx + a[:, 0, 1] * fy + a[:, 0, 2]
+            map_y[ys, xs] = a[:, 1, 0] * fx + a[:, 1, 1] * fy + a[:, 1, 2]
+        return map_x, map_y
+
+    def warp(self, image: np.ndarray, destination: np.ndarray) -> np.ndarray:
+        """The rect of `image` warped so the vertices land on `destination` (returns rect-sized array)."""
+        map_x, map_y = self.maps(destination)
+        r = self.rect
+        return cv2.remap(image[r.y0 : r.y1, r.x0 : r.x1], map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -1,0 +1,120 @@
+"""`anchor say`: text -> speech -> mouth track -> anchor frames -> presenter shot -> MP4."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from anchor.config import BUILTIN_AVATARS, Settings
+from anchor.disclosure import disclosure_tags
+from anchor.errors import InputError
+from anchor.face.avatar import AvatarStore
+from anchor.face.blink import BlinkSchedule
+from anchor.face.renderer import FaceRenderer
+from anchor.lipsync.coarticulation import mouth_track_from_phonemes
+from anchor.lipsync.track import MouthTrack
+from anchor.speech.base import Speech
+from anchor.speech.registry import make_speech_backend
+from anchor.studio.presenter import PresenterShot, presenter_placement
+from anchor.timebase import samples_per_frame
+from streaming.file import Mp4Sink
+from streaming.frames import AudioChunk, VideoFrame
+
+Progress = Callable[[str, float], None]
+"""Called with (stage, fraction done 0..1); stages: speech, lipsync, render."""
+
+
+@dataclass(frozen=True)
+class SayRequest:
+    """What to say, with whom, and where to write it."""
+
+    text: str
+    output: Path
+    avatar: str | None = None
+    language: str | None = None
+    voice: str | None = None
+    rate: int | None = None
+    pitch: int | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True)
+class SayResult:
+    """What was rendered."""
+
+    output: Path
+    speech: Speech
+    track: MouthTrack
+    frames: int
+
+
+def render_speech_video(
+    speech: Speech,
+    track: MouthTrack,
+    renderer: FaceRenderer,
+    shot: PresenterShot,
+    sink: Mp4Sink,
+    progress: Progress | None = None,
+) -> int:
+    """Render every frame of `track` with its slice of `speech` into `sink`; returns frames written."""
+    fps = track.fps
+    spf = samples_per_frame(fps)
+    n = len(track)
+    pcm = np.zeros(n * spf, np.int16)
+    pcm[: min(speech.n_samples, n * spf)] = speech.pcm[: n * spf]
+    shot.set_rest(renderer.render(np.zeros(4, np.float32), 0.0))
+    for i in range(n):
+        anchor_frame = renderer.render(track.params[i], i / fps)
+        image = shot.compose(anchor_frame)
+        sink.write(VideoFrame(i, image, fps), AudioChunk(i * spf, pcm[i * spf : (i + 1) * spf]))
+        if progress and (i % 5 == 0 or i == n - 1):
+            progress("render", (i + 1) / n)
+    return n
+
+
+def say(settings: Settings, request: SayRequest, progress: Progress | None = None) -> SayResult:
+    """Render `request.text` spoken by the avatar into an MP4 at `request.output`."""
+    width = request.width or settings.video.width
+    height = request.height or settings.video.height
+    if width % 2 or height % 2 or not (64 <= width <= 3840 and 64 <= height <= 2160):
+        raise InputError(f"size {width}x{height} is not allowed: use even numbers, 64..3840 x 64..2160", field="size")
+    fps = settings.video.fps
+    store = AvatarStore(settings.avatars_dir, BUILTIN_AVATARS)
+    avatar = store.load(request.avatar or settings.default_avatar)  # fail fast on a bad name
+    output = Path(request.output)
+    if output.suffix.lower() != ".mp4":
+        raise InputError(f"output {output} must end in .mp4", field="output")
+    if not output.parent.exists():
+        raise InputError(f"output folder {output.parent} does not exist", field="output")
+
+    backend = make_speech_backend(settings.speech)
+    if progress:
+        progress("speech", 0.0)
+    speech = backend.synthesize(
+        request.text, language=request.language, voice=request.voice, rate=request.rate, pitch=request.pitch
+    )
+    if progress:
+        progress("lipsync", 0.0)
+    track = mouth_track_from_phonemes(speech.phonemes, speech.n_samples, fps)
+
+    placement = presenter_placement(avatar, width, height)
+    renderer = FaceRenderer(
+        avatar, placement.scale, BlinkSchedule(settings.face.blink_min_s, settings.face.blink_max_s, settings.face.seed)
+    )
+    shot = PresenterShot(width, height, placement, renderer.size, label=_label(speech.language))
+    v = settings.video
+    with Mp4Sink(
+        output, width, height, fps, crf=v.crf, preset=v.preset, threads=v.threads, metadata=disclosure_tags(speech.language)
+    ) as sink:
+        frames = render_speech_video(speech, track, renderer, shot, sink, progress)
+    return SayResult(output, speech, track, frames)
+
+
+def _label(language: str) -> str:
+    from anchor.disclosure import AI_LABEL
+
+    return AI_LABEL.get(language, AI_LABEL["en"])

@@ -1,0 +1,1 @@
+"""Studio: composes program frames (background, anchor, graphics) from anchor frames."""
