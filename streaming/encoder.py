@@ -20,6 +20,7 @@ import av
 import cv2
 import numpy as np
 
+DEFAULT_CRF = 23
 AAC_FRAME_SIZE = 1024
 """Samples per AAC frame; FFmpeg's native encoder wants exactly this (a shorter last one is allowed)."""
 
@@ -70,9 +71,12 @@ def rgb_to_av_frame(image: np.ndarray, pts: int | None = None) -> av.VideoFrame:
 
 @dataclass(frozen=True)
 class H264Settings:
-    """libx264 settings. Give `crf` (quality, files) or `bitrate` (bits/s, streaming)."""
+    """libx264 settings: `crf` (constant quality, files) or `bitrate` (bits/s, streaming).
 
-    crf: int | None = 23
+    With neither, crf DEFAULT_CRF is used; giving both is an error.
+    """
+
+    crf: int | None = None
     bitrate: int | None = None
     maxrate: int | None = None  # bits/s; VBV cap, useful with `bitrate` for live streams
     bufsize: int | None = None  # bits
@@ -83,8 +87,8 @@ class H264Settings:
     zerolatency: bool = False
 
     def __post_init__(self) -> None:
-        if (self.crf is None) == (self.bitrate is None):
-            raise ValueError("H264Settings needs exactly one of crf and bitrate")
+        if self.crf is not None and self.bitrate is not None:
+            raise ValueError("give H264Settings either crf or bitrate, not both")
         if self.crf is not None and not 0 <= self.crf <= 51:
             raise ValueError(f"crf must be within 0..51, got {self.crf}")
         if self.bitrate is not None and self.bitrate <= 0:
@@ -106,8 +110,8 @@ def add_h264_stream(
     if width <= 0 or height <= 0 or width % 2 or height % 2:
         raise ValueError(f"H.264 yuv420p needs a positive, even width and height, got {width}x{height}")
     options = {"preset": settings.preset}
-    if settings.crf is not None:
-        options["crf"] = str(settings.crf)
+    if settings.bitrate is None:
+        options["crf"] = str(settings.crf if settings.crf is not None else DEFAULT_CRF)
     if settings.zerolatency:
         options["tune"] = "zerolatency"
     if settings.maxrate is not None:

@@ -52,7 +52,8 @@ class Mp4Sink:
 
     Metadata goes into the container tags. With only keys from `STANDARD_MP4_TAGS` the
     standard MP4 tags are used ("encoder" is stored as the encoding tool so it is not
-    replaced by FFmpeg's own). Any other key makes the whole set QuickTime metadata keys
+    replaced by FFmpeg's own; "creation_time" is normalised to ISO 8601 with microseconds).
+    Any other key makes the whole set QuickTime metadata keys
     (`movflags=+use_metadata_tags`); then every key survives except "encoder", which
     FFmpeg always overwrites with its own name in that mode.
 
@@ -90,6 +91,8 @@ class Mp4Sink:
                 raise ValueError(f"metadata must map non-empty str keys to str values, got {key!r}: {value!r}")
 
         self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise FileNotFoundError(f"cannot write {self.path}: directory {self.path.parent} does not exist")
         self.width, self.height, self.fps, self.sample_rate = width, height, fps, sample_rate
         self.frames_written = 0
         self._first_pts: int | None = None
@@ -114,8 +117,11 @@ class Mp4Sink:
     ) -> None:
         if exc_type is None:
             self.close()
-        else:
-            self._discard()
+            return
+        self._discard()
+        if exc is not None and self._failure is not None and not self._failure_reported and exc is not self._failure:
+            self._failure_reported = True
+            exc.add_note(f"Mp4Sink {self.path}: the encoder had also failed: {self._failure!r}")
 
     def write(self, frame: VideoFrame, audio: AudioChunk) -> None:
         """Queue (or, without background, encode) one frame and the audio of its period.

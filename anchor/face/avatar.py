@@ -108,7 +108,10 @@ class AvatarStore:
         return list(seen)
 
     def path_of(self, name: str) -> Path:
-        check_slug(name)
+        try:
+            check_slug(name)
+        except InputError as e:
+            raise InputError(str(e), field="avatar") from None
         for d in self._dirs():
             if (d / name / META_FILE).is_file():
                 return d / name

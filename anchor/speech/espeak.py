@@ -9,12 +9,20 @@ phoneme (reported with an empty name) becomes "_", consecutive pauses are merged
 language-switch markers espeak emits inside mixed text, e.g. "(en)", are dropped. A few
 Mandarin phonemes espeak names in its ASCII notation are given their IPA spelling
 (s. -> ʂ, th -> tʰ, i. -> ʅ …, see `_IPA_FIXES`). Events cover each sentence's audio without
-gaps; the silence between sentences carries no events.
+gaps; the silence between sentences carries no events. espeak reports some phonemes at the
+same sample as the next one (the "l" of "sells" is folded into the vowel); having no duration,
+they are left out. Mandarin has real ~40 ms "_" gaps between most syllables: espeak speaks it so.
+
+Event times come from the event's `sample` field (exact native-rate sample counts; the ms
+`audio_position` is only a cross-check); measured against the audio, speech onsets after a
+pause land within ~0-6 ms of their events. espeak's output varies by a few samples from run
+to run (never in its phoneme sequence), so do not expect bit-identical audio.
 """
 
 from __future__ import annotations
 
 import ctypes
+import numbers
 import threading
 from dataclasses import dataclass
 from math import gcd
@@ -405,10 +413,10 @@ def _voice_index(voices: list[EspeakVoice]) -> dict[str, EspeakVoice]:
 
 def _check_range(name: str, value: int, bounds: tuple[int, int], unit: str) -> int:
     lo, hi = bounds
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lo <= value <= hi:
         suffix = f" {unit}" if unit else ""
         raise InputError(f"{name} must be a whole number from {lo} to {hi}{suffix}, got {value!r}", field=name)
-    return value
+    return int(value)
 
 
 @dataclass(frozen=True)

@@ -262,3 +262,21 @@ def test_yuv_conversion_is_bt601_with_averaged_chroma():
     assert np.abs(ours.astype(int) - bt601_limited_i420(image)).max() <= 1
     theirs = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p").to_ndarray()
     assert np.abs(ours[:H].astype(int) - theirs[:H]).max() <= 1  # same luma as swscale
+
+
+def test_missing_directory_is_reported_before_any_work(tmp_path: Path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        Mp4Sink(tmp_path / "no" / "such.mp4", W, H, 25)
+    assert sink_threads() == []
+
+
+def test_failed_sink_keeps_an_older_file_at_the_target(tmp_path: Path):
+    path = tmp_path / "bulletin.mp4"
+    write_clip(path, 3)
+    before = path.read_bytes()
+    with pytest.raises(KeyError):
+        with Mp4Sink(path, W, H, 25) as sink:
+            sink.write(VideoFrame(0, pattern(0)), frame_audio(0, 25))
+            raise KeyError("story")
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["bulletin.mp4"]

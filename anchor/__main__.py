@@ -1,0 +1,5 @@
+"""`python -m anchor` runs the CLI."""
+
+from anchor.cli import app
+
+app()

@@ -1,0 +1,69 @@
+"""The `anchor` command line as a user runs it: real processes, exit codes and messages."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from streaming.probe import probe
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "anchor", *args], capture_output=True, text=True, cwd=cwd or ROOT, env=env, timeout=300
+    )
+
+
+def test_say_writes_a_playable_mp4_and_says_where(tmp_path: Path) -> None:
+    out = tmp_path / "hello.mp4"
+    p = run("say", "Hello there.", "-o", str(out), "--size", "640x360")
+    assert p.returncode == 0, p.stderr
+    assert str(out) in p.stdout
+    info = probe(out)
+    assert (info.width, info.height, info.video_codec) == (640, 360, "h264")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["say", ""], "text"),
+        (["say", "Hi.", "--avatar", "nobody"], "unknown avatar"),
+        (["say", "Hi.", "--size", "big"], "1280x720"),
+        (["say", "Hi.", "--lang", "klingon"], "language"),
+        (["say", "Hi.", "-o", "/nonexistent-dir/x.mp4"], "does not exist"),
+    ],
+)
+def test_say_refusals_exit_non_zero_with_a_message(args: list[str], message: str, tmp_path: Path) -> None:
+    if "-o" not in args:
+        args = [*args, "-o", str(tmp_path / "x.mp4")]
+    p = run(*args)
+    assert p.returncode == 2
+    assert message in p.stderr.lower()
+    assert "Traceback" not in p.stderr
+
+
+def test_avatar_add_list_and_use(tmp_path: Path) -> None:
+    cbook = pytest.importorskip("matplotlib.cbook")
+    photo = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    p = run("avatar", "add", "maria", str(photo), "--source", "test", "--licence", "public domain", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "avatars" / "maria" / "meta.json").is_file()
+    listing = run("avatar", "list", cwd=tmp_path)
+    assert "maria" in listing.stdout and "default" in listing.stdout
+    again = run("avatar", "add", "maria", str(photo), cwd=tmp_path)
+    assert again.returncode == 2 and "exists" in again.stderr
+
+
+def test_avatar_add_refuses_a_non_image(tmp_path: Path) -> None:
+    fake = tmp_path / "photo.jpg"
+    fake.write_text("this is not a picture")
+    p = run("avatar", "add", "fake", str(fake), cwd=tmp_path)
+    assert p.returncode == 2 and "image" in p.stderr.lower()
+    assert not (tmp_path / "avatars" / "fake").exists()
