@@ -70,20 +70,31 @@ class MeshWarp:
         self._gx, self._gy = gx, gy
         self._src_local = self.source - np.array([rect.x0, rect.y0], np.float32)
 
-    def _affines(self, dst_local: np.ndarray) -> np.ndarray:
-        """Per-triangle 2x3 affine maps from destination to source (local coordinates)."""
-        t = self.triangles
-        d = np.ones((len(t), 3, 3), np.float64)
-        d[:, 0, :] = dst_local[t, 0]
-        d[:, 1, :] = dst_local[t, 1]
-        s = np.empty((len(t), 2, 3), np.float64)
-        s[:, 0, :] = self._src_local[t, 0]
-        s[:, 1, :] = self._src_local[t, 1]
-        det = np.linalg.det(d)
-        ok = np.abs(det) > 1e-6
-        inv = np.zeros_like(d)
-        inv[ok] = np.linalg.inv(d[ok])
-        return (s @ inv).astype(np.float32)  # degenerate destination triangles cover no pixels
+    def _affines(self, dst_local: np.ndarray, which: np.ndarray) -> np.ndarray:
+        """2x3 affine maps from destination to source (local coordinates) for triangles `which`.
+
+        Closed form: src = s1 + M @ inv(D) @ (p - d1) with D, M the edge matrices of the
+        destination and source triangles. Degenerate destination triangles cover no pixels.
+        """
+        t = self.triangles[which]
+        d1, d2, d3 = dst_local[t[:, 0]], dst_local[t[:, 1]], dst_local[t[:, 2]]
+        s1, s2, s3 = self._src_local[t[:, 0]], self._src_local[t[:, 1]], self._src_local[t[:, 2]]
+        a, b = d2[:, 0] - d1[:, 0], d3[:, 0] - d1[:, 0]
+        c, d = d2[:, 1] - d1[:, 1], d3[:, 1] - d1[:, 1]
+        det = a * d - b * c
+        det = np.where(np.abs(det) < 1e-9, 1e-9, det)
+        # inv(D) = [[d, -b], [-c, a]] / det
+        i00, i01, i10, i11 = d / det, -b / det, -c / det, a / det
+        m00, m01 = s2[:, 0] - s1[:, 0], s3[:, 0] - s1[:, 0]
+        m10, m11 = s2[:, 1] - s1[:, 1], s3[:, 1] - s1[:, 1]
+        out = np.empty((len(t), 2, 3), np.float32)
+        out[:, 0, 0] = m00 * i00 + m01 * i10
+        out[:, 0, 1] = m00 * i01 + m01 * i11
+        out[:, 1, 0] = m10 * i00 + m11 * i10
+        out[:, 1, 1] = m10 * i01 + m11 * i11
+        out[:, 0, 2] = s1[:, 0] - out[:, 0, 0] * d1[:, 0] - out[:, 0, 1] * d1[:, 1]
+        out[:, 1, 2] = s1[:, 1] - out[:, 1, 0] * d1[:, 0] - out[:, 1, 1] * d1[:, 1]
+        return out
 
     def maps(self, destination: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Remap tables (map_x, map_y), local to rect, for vertices moved to `destination`."""
@@ -94,13 +105,13 @@ class MeshWarp:
         # Only triangles touching a moved vertex differ from the identity map.
         active = np.flatnonzero(moved[self.triangles].any(axis=1))
         pts = np.round(dst_local[self.triangles[active]] * 16).astype(np.int32)
-        for k, tri in zip(active, pts):
-            cv2.fillConvexPoly(ids, tri, int(k), lineType=cv2.LINE_8, shift=4)
+        for k, tri in enumerate(pts):
+            cv2.fillConvexPoly(ids, tri, k, lineType=cv2.LINE_8, shift=4)
         map_x = self._gx.copy()
         map_y = self._gy.copy()
         ys, xs = np.nonzero(ids >= 0)
         if len(xs):
-            a = self._affines(dst_local)[ids[ys, xs]]
+            a = self._affines(dst_local, active)[ids[ys, xs]]
             fx, fy = xs.astype(np.float32), ys.astype(np.float32)
             map_x[ys, xs] = a[:, 0, 0] * fx + a[:, 0, 1] * fy + a[:, 0, 2]
             map_y[ys, xs] = a[:, 1, 0] * fx + a[:, 1, 1] * fy + a[:, 1, 2]
