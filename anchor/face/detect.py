@@ -18,11 +18,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-N_LANDMARKS = 478  # 468 mesh points + 10 iris points (refine_landmarks=True)
-FOREHEAD_TOP = 10
-CHIN = 152
-# Pairs of (upper, lower) inner-lip landmarks: centre, left of centre, right of centre.
-INNER_LIP_PAIRS: tuple[tuple[int, int], ...] = ((13, 14), (82, 87), (312, 317))
+from anchor.face.landmarks import CHIN_BOTTOM as CHIN
+from anchor.face.landmarks import FOREHEAD_TOP, N_LANDMARKS
+from anchor.face.landmarks import LIP_GAP_PAIRS as INNER_LIP_PAIRS
+
+__all__ = ["N_LANDMARKS", "FOREHEAD_TOP", "CHIN", "INNER_LIP_PAIRS", "FaceAnalyzer", "FaceBox"]
 
 
 @dataclass(frozen=True)
