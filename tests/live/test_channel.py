@@ -1,0 +1,116 @@
+"""The channel on a virtual clock: items play in order, idle fills the gaps, interrupts cut in."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from anchor.config import BUILTIN_AVATARS, Settings
+from anchor.face.avatar import AvatarStore
+from anchor.live.channel import Channel, ChannelEvent
+from anchor.live.items import ItemIn
+from anchor.live.store import ScriptQueue
+from anchor.speech.registry import make_speech_backend
+from streaming.clock import VirtualClock
+from streaming.frames import AudioChunk, VideoFrame
+
+EPOCH = datetime(2026, 11, 20, 23, 59, 0, tzinfo=UTC)
+
+
+class RecordingSink:
+    """Keeps pts and loudness of what it was sent (no pictures, to stay light)."""
+
+    def __init__(self) -> None:
+        self.video_pts: list[int] = []
+        self.audio_pts: list[int] = []
+        self.loud: list[bool] = []
+        self.closed = False
+
+    def write(self, frame: VideoFrame, audio: AudioChunk) -> None:
+        self.video_pts.append(frame.pts)
+        self.audio_pts.append(audio.pts)
+        self.loud.append(bool(np.abs(audio.samples).max() > 500))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def wait_for(predicate, timeout: float = 20.0) -> None:  # noqa: ANN001
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def channel_parts(settings: Settings, tmp_path: Path):  # noqa: ANN201
+    clock = VirtualClock()
+    queue = ScriptQueue(tmp_path / "q.db", clock=lambda: EPOCH + timedelta(seconds=clock.now()))
+    sink = RecordingSink()
+    events: list[ChannelEvent] = []
+    channel = Channel(
+        settings, queue, make_speech_backend(settings.speech), AvatarStore(BUILTIN_AVATARS).load("default"),
+        [sink], clock, width=320, height=180,
+    )  # fmt: skip
+    channel.listeners.append(events.append)
+    yield channel, queue, sink, events, clock
+    queue.close()
+
+
+def kinds(events: list[ChannelEvent]) -> list[tuple[str, int]]:
+    return [(e.kind, e.item_id) for e in events]
+
+
+def test_items_play_in_order_with_idle_between_and_no_gap(channel_parts) -> None:  # noqa: ANN001
+    channel, queue, sink, events, _ = channel_parts
+    a = queue.add(ItemIn(text="First story."))
+    b = queue.add(ItemIn(text="Second story.", priority=5))  # higher priority plays first
+    with channel:
+        wait_for(lambda: ("finished", a.id) in kinds(events))
+    assert sink.closed
+    assert kinds(events) == [("started", b.id), ("finished", b.id), ("started", a.id), ("finished", a.id)]
+    assert sink.video_pts == list(range(len(sink.video_pts)))  # one timeline, no jump
+    assert sink.audio_pts == [p * 1920 for p in sink.video_pts]
+    assert not any(sink.loud[: events[0].frame])  # idle before: silence
+    assert any(sink.loud[events[0].frame : events[1].frame])
+    assert [queue.get(i).state for i in (a.id, b.id)] == ["played", "played"]
+    assert channel.error is None
+
+
+def test_interrupt_now_cuts_the_current_item(channel_parts) -> None:  # noqa: ANN001
+    channel, queue, sink, events, _ = channel_parts
+    long = queue.add(ItemIn(text="This is a long story. " * 8))
+    with channel:
+        wait_for(lambda: ("started", long.id) in kinds(events))
+        urgent = queue.add(ItemIn(text="Breaking news.", mode="interrupt"))
+        channel.nudge()
+        wait_for(lambda: ("finished", urgent.id) in kinds(events))
+    assert kinds(events)[:3] == [("started", long.id), ("interrupted", long.id), ("started", urgent.id)]
+    assert queue.get(long.id).state == "skipped" and queue.get(urgent.id).state == "played"
+
+
+def test_a_failing_item_is_marked_failed_and_the_channel_goes_on(channel_parts) -> None:  # noqa: ANN001
+    channel, queue, sink, events, _ = channel_parts
+    bad = queue.add(ItemIn(text="Hello.", voice="no-such-voice"))
+    good = queue.add(ItemIn(text="Good evening."))
+    with channel:
+        wait_for(lambda: ("finished", good.id) in kinds(events))
+    failed = queue.get(bad.id)
+    assert failed.state == "failed" and "voice" in (failed.reason or "")
+    assert ("failed", bad.id) in kinds(events)
+
+
+def test_paused_channel_stays_idle_but_keeps_sending(channel_parts) -> None:  # noqa: ANN001
+    channel, queue, sink, events, _ = channel_parts
+    channel.paused = True
+    item = queue.add(ItemIn(text="Not yet."))
+    with channel:
+        wait_for(lambda: len(sink.video_pts) > 200 and queue.get(item.id).state == "ready")
+        assert not events and not any(sink.loud)
+        channel.paused = False
+        wait_for(lambda: ("finished", item.id) in kinds(events))
