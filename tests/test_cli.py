@@ -67,3 +67,24 @@ def test_avatar_add_refuses_a_non_image(tmp_path: Path) -> None:
     p = run("avatar", "add", "fake", str(fake), cwd=tmp_path)
     assert p.returncode == 2 and "image" in p.stderr.lower()
     assert not (tmp_path / "avatars" / "fake").exists()
+
+
+def test_queue_add_ls_rm_and_refusals(tmp_path: Path) -> None:
+    channel = tmp_path / "channel.yaml"
+    channel.write_text(f"name: t\nqueue_db: {tmp_path / 'q.db'}\n")
+    first = run("queue", "add", "Hello world.", "--title", "Greeting", "--channel", str(channel))
+    assert first.returncode == 0, first.stderr
+    urgent = run("queue", "add", "Urgent.", "--mode", "interrupt", "--channel", str(channel))
+    assert urgent.returncode == 0
+    listing = run("queue", "ls", "--channel", str(channel)).stdout
+    assert listing.index("Urgent.") < listing.index("Greeting")  # interrupt goes first in line
+    assert run("queue", "rm", "1", "--channel", str(channel)).returncode == 0
+    assert "Greeting" not in run("queue", "ls", "--channel", str(channel)).stdout
+    bad = run("queue", "add", "x", "--mode", "sideways", "--channel", str(channel))
+    assert bad.returncode == 2 and "[mode]" in bad.stderr
+    missing = run("queue", "rm", "99", "--channel", str(channel))
+    assert missing.returncode == 2 and "99" in missing.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("outputs: [{url: http://example}]\n")
+    p = run("queue", "ls", "--channel", str(broken))
+    assert p.returncode == 2 and "rtmp://" in p.stderr

@@ -1,0 +1,76 @@
+"""The channel file: what a 24/7 channel plays, with whom, and where it pushes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from anchor.errors import InputError
+
+
+class OutputConfig(BaseModel):
+    """One RTMP destination."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str
+    video_bitrate: str = "2500k"
+    preset: str = "veryfast"
+
+    @field_validator("url")
+    @classmethod
+    def _rtmp(cls, v: str) -> str:
+        if not v.startswith("rtmp://"):
+            raise ValueError("must be an rtmp:// URL")
+        return v
+
+
+class IdleConfig(BaseModel):
+    """What plays when the queue is empty: the idle anchor, or a named playlist on loop."""
+
+    model_config = ConfigDict(extra="forbid")
+    policy: Literal["idle", "playlist"] = "idle"
+    playlist: str | None = None
+
+
+class ControlConfig(BaseModel):
+    """Where the control API listens and the key it requires (None = no key)."""
+
+    model_config = ConfigDict(extra="forbid")
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    api_key: str | None = None
+
+
+class ChannelConfig(BaseModel):
+    """A channel file (YAML)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = "anchor"
+    avatar: str = "default"
+    width: int = Field(1280, ge=64, le=3840)
+    height: int = Field(720, ge=64, le=2160)
+    fps: Literal[25, 30] = 25
+    queue_db: Path = Path("out/channel.db")
+    outputs: list[OutputConfig] = Field(default_factory=list)
+    idle: IdleConfig = Field(default_factory=IdleConfig)
+    recover: Literal["replay", "skip"] = "replay"
+    control: ControlConfig = Field(default_factory=ControlConfig)
+
+
+def load_channel_config(path: Path) -> ChannelConfig:
+    """Read and validate a channel file; errors name the offending field."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except OSError as e:
+        raise InputError(f"cannot read channel file {path}: {e.strerror}", field="channel") from e
+    except yaml.YAMLError as e:
+        raise InputError(f"channel file {path} is not valid YAML: {e}", field="channel") from e
+    try:
+        return ChannelConfig.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise InputError(f"channel file {path}: {where}: {err['msg']}", field=where) from e
