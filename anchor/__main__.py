@@ -1,5 +1,5 @@
 """`python -m anchor` runs the CLI."""
 
-from anchor.cli import app
+from anchor.cli import main
 
-app()
+main()

@@ -1,0 +1,115 @@
+"""`anchor live` and `anchor queue add|ls|rm`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from anchor.cli.common import ConfigOpt, app, console, errors, out, settings_from
+from anchor.config import BUILTIN_AVATARS
+
+queue_app = typer.Typer(help="Edit a channel's script queue (works while the channel runs).", no_args_is_help=True)
+app.add_typer(queue_app, name="queue")
+
+
+@app.command()
+def live(
+    channel_file: Path = typer.Argument(..., help="Channel file, e.g. config/channel.example.yaml."),
+    seconds: Optional[float] = typer.Option(None, help="Stop after this many seconds (default: run until Ctrl-C)."),
+    config: Optional[Path] = ConfigOpt,
+) -> None:
+    """Run a 24/7 channel from its script queue, pushing to its RTMP outputs, until stopped."""
+    import signal
+    import threading
+
+    from anchor.face.avatar import AvatarStore
+    from anchor.live.channel import Channel
+    from anchor.live.config import load_channel_config
+    from anchor.live.store import ScriptQueue
+    from anchor.speech.registry import make_speech_backend
+    from streaming.clock import SystemClock
+    from streaming.rtmp import RtmpSink
+
+    settings = settings_from(config)
+    with errors():
+        cfg = load_channel_config(channel_file)
+        avatar = AvatarStore(settings.avatars_dir, BUILTIN_AVATARS).load(cfg.avatar)
+        cfg.queue_db.parent.mkdir(parents=True, exist_ok=True)
+        queue = ScriptQueue(cfg.queue_db)
+    sinks = [RtmpSink(o.url, cfg.width, cfg.height, cfg.fps, video_bitrate=o.video_bitrate, preset=o.preset) for o in cfg.outputs]
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    playlist = cfg.idle.playlist if cfg.idle.policy == "playlist" else None
+    channel = Channel(
+        settings, queue, make_speech_backend(settings.speech), avatar, sinks, SystemClock(),
+        width=cfg.width, height=cfg.height, fps=cfg.fps, recover=cfg.recover, idle_playlist=playlist,
+    )  # fmt: skip
+    channel.listeners.append(lambda e: console.print(f"[dim]frame {e.frame}[/] item {e.item_id} {e.kind} {e.reason}"))
+    out.print(f"channel {cfg.name!r} on air: {len(sinks)} output(s), queue {cfg.queue_db}")
+    try:
+        with channel:
+            stop.wait(seconds)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        queue.close()
+    if channel.error is not None:
+        console.print(f"[bold red]channel stopped:[/] {channel.error}")
+        raise typer.Exit(1)
+
+
+def _queue(channel_file: Path):  # noqa: ANN202 - ScriptQueue, imported lazily
+    from anchor.live.config import load_channel_config
+    from anchor.live.store import ScriptQueue
+
+    cfg = load_channel_config(channel_file)
+    cfg.queue_db.parent.mkdir(parents=True, exist_ok=True)
+    return ScriptQueue(cfg.queue_db)
+
+
+ChannelArg = typer.Option(Path("config/channel.example.yaml"), "--channel", help="The channel file whose queue to edit.")
+
+
+@queue_app.command("add")
+def queue_add(
+    text: str = typer.Argument(..., help="What the host says."),
+    title: Optional[str] = typer.Option(None, help="Headline for the lower-third."),
+    mode: str = typer.Option("append", help="append | next | interrupt"),
+    at: str = typer.Option("now", help="For interrupt: now | sentence (end of the current sentence)."),
+    priority: int = typer.Option(0, help="Higher plays first."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="en or zh (default: detect)."),
+    voice: Optional[str] = typer.Option(None, help="Voice id."),
+    channel: Path = ChannelArg,
+) -> None:
+    """Add a script item to the channel's queue."""
+    from anchor.live.items import ItemIn
+
+    with errors():
+        spec = ItemIn.parse(
+            {"text": text, "title": title, "mode": mode, "interrupt_at": at, "priority": priority, "language": lang, "voice": voice}
+        )
+        with _queue(channel) as q:
+            item = q.add(spec)
+    out.print(f"queued item {item.id} ({item.mode})")
+
+
+@queue_app.command("ls")
+def queue_ls(channel: Path = ChannelArg, history: int = typer.Option(5, help="Finished items to show.")) -> None:
+    """Show what is playing, what is queued and what just played."""
+    table = Table("id", "state", "mode", "prio", "title / text", "reason")
+    with errors(), _queue(channel) as q:
+        for item in q.list() + q.history(history):
+            body = item.title or (item.text or str(item.audio_path))[:60]
+            table.add_row(str(item.id), item.state, item.mode, str(item.priority), body, item.reason or "")
+    out.print(table)
+
+
+@queue_app.command("rm")
+def queue_rm(item_id: int = typer.Argument(..., help="Item id (see `anchor queue ls`)."), channel: Path = ChannelArg) -> None:
+    """Remove a queued item (a playing item cannot be removed; it finishes or is interrupted)."""
+    with errors(), _queue(channel) as q:
+        q.remove(item_id)
+    out.print(f"removed item {item_id}")

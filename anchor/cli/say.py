@@ -1,0 +1,47 @@
+"""`anchor say`: one clip from text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from anchor.cli.common import ConfigOpt, app, console, errors, out, parse_size, settings_from
+
+
+@app.command()
+def say(
+    text: str = typer.Argument(..., help="What the anchor says (English or Mandarin; detected unless --lang)."),
+    output: Path = typer.Option(Path("out/say.mp4"), "--output", "-o", help="MP4 to write."),
+    avatar: Optional[str] = typer.Option(None, "--avatar", "-a", help="Avatar name (see `anchor avatar list`)."),
+    lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Language: en or zh (default: detect)."),
+    voice: Optional[str] = typer.Option(None, "--voice", help="Voice id (default: the language's voice)."),
+    rate: Optional[int] = typer.Option(None, "--rate", help="Speaking rate, words per minute (80-450)."),
+    pitch: Optional[int] = typer.Option(None, "--pitch", help="Pitch 0-99."),
+    size: Optional[str] = typer.Option(None, "--size", help="Frame size WxH, e.g. 1920x1080."),
+    config: Optional[Path] = ConfigOpt,
+) -> None:
+    """Render TEXT spoken by an avatar into an MP4."""
+    from anchor.jobs.say import SayRequest, say as run_say
+
+    settings = settings_from(config)
+    with errors():
+        width, height = parse_size(size)
+        if output.parent and not output.parent.exists() and output.parent == Path("out"):
+            output.parent.mkdir(parents=True, exist_ok=True)
+        request = SayRequest(text, output, avatar, lang, voice, rate, pitch, width, height)
+        with Progress(
+            TextColumn("[bold]{task.description:<8}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=console
+        ) as bar:
+            task = bar.add_task("speech", total=1.0)
+
+            def progress(stage: str, done: float) -> None:
+                bar.update(task, description=stage, completed=done)
+
+            result = run_say(settings, request, progress)
+    out.print(
+        f"wrote {result.output}  ({result.frames} frames, {result.speech.duration:.2f} s, "
+        f"language {result.speech.language}, voice {result.speech.voice})"
+    )
