@@ -27,7 +27,9 @@ def live(
 
     from anchor.face.avatar import AvatarStore
     from anchor.live.channel import Channel
+    from anchor.live.api import channel_app
     from anchor.live.config import load_channel_config
+    from anchor.live.server import ApiServer
     from anchor.live.store import ScriptQueue
     from anchor.speech.registry import make_speech_backend
     from streaming.clock import SystemClock
@@ -48,9 +50,14 @@ def live(
         width=cfg.width, height=cfg.height, fps=cfg.fps, recover=cfg.recover, idle_playlist=playlist,
     )  # fmt: skip
     channel.listeners.append(lambda e: console.print(f"[dim]frame {e.frame}[/] item {e.item_id} {e.kind} {e.reason}"))
-    out.print(f"channel {cfg.name!r} on air: {len(sinks)} output(s), queue {cfg.queue_db}")
+    api = ApiServer(channel_app(channel, cfg.control.api_key), cfg.control.host, cfg.control.port)
     try:
-        with channel:
+        with channel, api:
+            out.print(
+                f"channel {cfg.name!r} on air: {len(sinks)} output(s), queue {cfg.queue_db}, "
+                f"control API http://{cfg.control.host}:{cfg.control.port}/",
+                highlight=False,
+            )
             stop.wait(seconds)
     except KeyboardInterrupt:
         pass

@@ -20,6 +20,7 @@ from anchor.face.avatar import AvatarPack
 from anchor.face.blink import BlinkSchedule
 from anchor.face.renderer import FaceRenderer
 from anchor.lipsync.coarticulation import mouth_track_from_phonemes
+from anchor.live.events import Event, EventHub
 from anchor.live.items import Item
 from anchor.live.program import PreparedItem, ProgramTimeline, TimelineEvent
 from anchor.live.store import ScriptQueue
@@ -93,6 +94,12 @@ class Channel:
         self._cut_requested_for: int | None = None
         self._threads: list[threading.Thread] = []
         self.error: BaseException | None = None
+        self.hub = EventHub()
+        self.listeners.append(self._publish)
+        self._av_max_diff = 0.0
+        for sink in self.sinks:
+            if hasattr(sink, "on_state"):
+                sink.on_state(self._on_output_state)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -123,6 +130,72 @@ class Channel:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    # -- state for the control API and metrics -------------------------------------------------
+
+    def pause(self) -> None:
+        """Hold the queue: the current item finishes, nothing new starts; the host idles on air."""
+        self.paused = True
+        self.hub.publish(Event("channel.paused"))
+
+    def resume(self) -> None:
+        self.paused = False
+        self.hub.publish(Event("channel.resumed"))
+        self.nudge()
+
+    @staticmethod
+    def output_name(sink: object) -> str:
+        """An output's name without its stream key (rtmp://host:port/app)."""
+        url = getattr(sink, "url", None)
+        if not url:
+            return type(sink).__name__
+        return url.rsplit("/", 1)[0] if url.count("/") > 3 else url
+
+    def outputs(self) -> list[dict[str, object]]:
+        return [
+            {
+                "name": self.output_name(s),
+                "state": getattr(s, "state", "up"),
+                "reconnects": getattr(s, "reconnects", 0),
+                "frames_sent": getattr(s, "frames_sent", 0),
+                "frames_dropped": getattr(s, "frames_dropped", 0) + getattr(s, "frames_discarded", 0),
+            }
+            for s in self.sinks
+        ]
+
+    def stats(self) -> dict[str, object]:
+        """Counters for /metrics and the control room."""
+        outputs = self.outputs()
+        return {
+            "frames_sent": self.pacer.frames_sent,
+            "late_frames": self.pacer.late_frames,
+            "dropped_frames": self.pacer.dropped_frames + sum(int(o["frames_dropped"]) for o in outputs),  # type: ignore[call-overload]
+            "av_max_diff_s": self._av_max_diff,
+            "queue_depth": self.queue.depth(),
+            "uptime_s": self.timeline.frame_index / self.fps,
+            "fps": self.fps,
+            "outputs": outputs,
+        }
+
+    def now_playing(self) -> dict[str, object]:
+        current = self.timeline.current
+        item = self.queue.get(current.item_id) if current else None
+        return {
+            "item": item.model_dump(mode="json") if item else None,
+            "position_s": round(self.timeline.position_s, 3),
+            "duration_s": round(len(current.track) / self.fps, 3) if current else 0.0,
+            "paused": self.paused,
+            "next": [i.model_dump(mode="json") for i in self.queue.list(states=("queued", "preparing", "ready"), limit=5)],
+            "outputs": self.outputs(),
+            "program_time_s": self.timeline.frame_index / self.fps,
+        }
+
+    def _publish(self, e: ChannelEvent) -> None:
+        self.hub.publish(Event(f"item.{e.kind}", {"item_id": e.item_id, "frame": e.frame, "reason": e.reason}))
+
+    def _on_output_state(self, sink: object, state: str) -> None:
+        kind = {"up": "output.up", "reconnecting": "output.down"}.get(state, f"output.{state}")
+        self.hub.publish(Event(kind, {"output": self.output_name(sink), "state": state}))
 
     def nudge(self) -> None:
         """Tell the preparer that the queue changed."""
@@ -218,6 +291,8 @@ class Channel:
             while not self._stop.is_set():
                 self._schedule()
                 frame, audio = self.timeline.next_frame()
+                diff = abs(audio.pts / audio.sample_rate - frame.pts / frame.fps)
+                self._av_max_diff = max(self._av_max_diff, diff)
                 self.pacer.wait_for(frame.pts)
                 for sink in self.sinks:
                     sink.write(frame, audio)

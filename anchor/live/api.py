@@ -1,0 +1,166 @@
+"""The channel control API: queue, say-now, pause/resume, now-playing, SSE events, metrics.
+
+`channel_router(channel, api_key)` returns an APIRouter; `anchor live` serves it at the root
+and `anchor serve` can mount it under /v1/channels/{name}.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
+
+from anchor.errors import InputError, NotFoundError
+from anchor.live.channel import Channel
+from anchor.live.items import ItemIn
+from anchor.live.metrics import channel_registry
+
+
+class SayNow(BaseModel):
+    """Say something right now: cut in at once, or at the end of the current sentence."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=5000)
+    interrupt_at: Literal["now", "sentence"] = "now"
+    language: str | None = None
+    voice: str | None = None
+    title: str | None = None
+
+
+class Move(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    before_id: int | None = None
+    to_index: int | None = Field(None, ge=0)
+
+
+def _error(status: int, message: str, field: str | None = None) -> JSONResponse:
+    return JSONResponse({"error": message, "field": field}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """InputError -> 400/404 JSON with the field at fault; malformed bodies -> 422 naming the field."""
+
+    @app.exception_handler(NotFoundError)
+    async def _not_found(_: Request, e: NotFoundError) -> JSONResponse:
+        return _error(404, str(e), e.field)
+
+    @app.exception_handler(InputError)
+    async def _input(_: Request, e: InputError) -> JSONResponse:
+        return _error(400, str(e), e.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, e: RequestValidationError) -> JSONResponse:
+        first = e.errors()[0]
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(loc) or None
+        return _error(422, f"{field or 'request'}: {first.get('msg', 'invalid')}", field)
+
+
+def require_key(api_key: str | None):  # noqa: ANN201 - a FastAPI dependency
+    """A dependency that checks `Authorization: Bearer KEY` (or X-API-Key) when a key is configured."""
+
+    async def check(request: Request) -> None:
+        if not api_key:
+            return
+        given = request.headers.get("x-api-key") or ""
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            given = auth[7:].strip()
+        if not given or not hmac.compare_digest(given.encode(), api_key.encode()):
+            raise HTTPException(401, detail="missing or wrong API key: send 'Authorization: Bearer <key>'")
+
+    return check
+
+
+def channel_router(channel: Channel, api_key: str | None = None) -> APIRouter:
+    """Routes controlling one channel."""
+    queue = channel.queue
+    guarded = APIRouter(dependencies=[Depends(require_key(api_key))])
+    open_routes = APIRouter()
+    registry = channel_registry(channel)
+
+    @guarded.get("/queue")
+    def list_queue(history: int = 0) -> dict[str, Any]:
+        items = queue.list()
+        done = queue.history(history) if history else []
+        return {"items": [i.model_dump(mode="json") for i in items], "history": [i.model_dump(mode="json") for i in done]}
+
+    @guarded.post("/queue", status_code=201)
+    def add_item(body: dict[str, Any]) -> dict[str, Any]:
+        item = queue.add(ItemIn.parse(body))
+        channel.nudge()
+        return item.model_dump(mode="json")
+
+    @guarded.get("/queue/{item_id}")
+    def get_item(item_id: int) -> dict[str, Any]:
+        return queue.get(item_id).model_dump(mode="json")
+
+    @guarded.patch("/queue/{item_id}")
+    def patch_item(item_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        if set(body) & {"before_id", "to_index"}:
+            move = Move.model_validate(body)
+            item = queue.move(item_id, before_id=move.before_id, to_index=move.to_index)
+        else:
+            item = queue.update(item_id, body)
+        channel.nudge()
+        return item.model_dump(mode="json")
+
+    @guarded.delete("/queue/{item_id}")
+    def delete_item(item_id: int) -> dict[str, Any]:
+        return queue.remove(item_id).model_dump(mode="json")
+
+    @guarded.post("/say-now", status_code=202)
+    def say_now(body: SayNow) -> dict[str, Any]:
+        item = queue.add(ItemIn.parse({**body.model_dump(), "mode": "interrupt"}))
+        channel.nudge()
+        return item.model_dump(mode="json")
+
+    @guarded.post("/pause")
+    def pause() -> dict[str, Any]:
+        channel.pause()
+        return {"paused": True}
+
+    @guarded.post("/resume")
+    def resume() -> dict[str, Any]:
+        channel.resume()
+        return {"paused": False}
+
+    @guarded.get("/now-playing")
+    def now_playing() -> dict[str, Any]:
+        return channel.now_playing()
+
+    @guarded.get("/stats")
+    def stats() -> dict[str, Any]:
+        return channel.stats()
+
+    @guarded.get("/events")
+    async def events() -> StreamingResponse:
+        return StreamingResponse(
+            channel.hub.subscribe(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        )
+
+    @open_routes.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @open_routes.get("/healthz")
+    def health() -> dict[str, Any]:
+        return {"ok": channel.error is None, "program_time_s": channel.timeline.frame_index / channel.fps}
+
+    router = APIRouter()
+    router.include_router(guarded)
+    router.include_router(open_routes)
+    return router
+
+
+def channel_app(channel: Channel, api_key: str | None = None) -> FastAPI:
+    """A FastAPI app serving one channel's control API at the root."""
+    app = FastAPI(title="anchor channel control", version="1")
+    install_error_handlers(app)
+    app.include_router(channel_router(channel, api_key))
+    return app
