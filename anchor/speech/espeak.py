@@ -69,6 +69,7 @@ _INIT_OPTIONS = 0x0001 | 0x0002 | 0x8000  # PHONEME_EVENTS | PHONEME_IPA | DONT_
 _CHARS_UTF8, _ENDPAUSE = 1, 0x1000
 _POS_CHARACTER = 1
 _PARAM_RATE, _PARAM_PITCH = 1, 3
+_PHONEMES_IPA = 0x02
 
 
 class _EventId(ctypes.Union):
@@ -169,6 +170,8 @@ class EspeakLibrary:
         ]  # fmt: skip
         lib.espeak_ListVoices.argtypes = [ctypes.POINTER(_Voice)]
         lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_Voice))
+        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int]
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
         self._lib = lib
         self._chunks: list[bytes] = []
         self._events: list[RawEvent] = []
@@ -218,6 +221,19 @@ class EspeakLibrary:
         if err != 0:
             raise BackendError(f"espeak_Synth failed with code {err}", retryable=err == 1)
         return np.frombuffer(b"".join(chunks), dtype=np.int16), events
+
+    def text_to_phonemes(self, text: str) -> list[str]:
+        """IPA phonemes (with stress marks, words separated by spaces) of `text` with the current
+        voice, one string per clause espeak finds (no audio is made)."""
+        buf = ctypes.create_string_buffer(text.encode("utf-8"))
+        ptr = ctypes.c_char_p(ctypes.addressof(buf))
+        clauses: list[str] = []
+        with self.lock:
+            while ptr.value:
+                out = self._lib.espeak_TextToPhonemes(ctypes.byref(ptr), _CHARS_UTF8, _PHONEMES_IPA)
+                if out:
+                    clauses.append(out.decode("utf-8", "replace"))
+        return [c for c in clauses if c.strip()]
 
     def voices(self) -> list[EspeakVoice]:
         """All installed voices (read once; the data directory does not change under us)."""

@@ -1,0 +1,130 @@
+"""A channel pushed into a real nginx-rtmp server and pulled back with PyAV."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from anchor.config import BUILTIN_AVATARS, Settings
+from anchor.face.avatar import AvatarStore
+from anchor.live.channel import Channel, ChannelEvent
+from anchor.live.items import ItemIn
+from anchor.live.store import ScriptQueue
+from anchor.speech.registry import make_speech_backend
+from streaming.clock import SystemClock
+from streaming.rtmp import RtmpSink
+
+W, H, FPS = 640, 360, 25
+
+
+class Puller(threading.Thread):
+    """Decodes the pulled stream: video pts + the anchor's mouth region, audio pts + loudness."""
+
+    def __init__(self, url: str, mouth: tuple[slice, slice]) -> None:
+        super().__init__(daemon=True)
+        self.url, self.mouth = url, mouth
+        self.stop = threading.Event()
+        self.codecs: dict[str, str] = {}
+        self.rate = None
+        self.video: list[tuple[float, np.ndarray]] = []
+        self.audio: list[tuple[float, float]] = []  # (pts, peak) per decoded audio frame
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with av.open(self.url, options={"rtmp_live": "live", "analyzeduration": "3000000"}, timeout=(10, 5)) as c:
+                self.codecs = {s.type: s.codec_context.name for s in c.streams}
+                self.rate = c.streams.video[0].average_rate
+                for packet in c.demux():
+                    if self.stop.is_set():
+                        return
+                    for frame in packet.decode():
+                        if isinstance(frame, av.VideoFrame):
+                            img = frame.to_ndarray(format="rgb24")
+                            self.video.append((float(frame.time), img[self.mouth].astype(np.float32)))
+                        else:
+                            samples = frame.to_ndarray()[0]
+                            self.audio.append((float(frame.time), float(np.abs(samples).max())))
+        except (av.FFmpegError, OSError) as e:
+            self.error = e
+
+
+def wait_until(predicate, timeout: float) -> None:  # noqa: ANN001
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.02)
+
+
+def test_channel_over_rtmp_idle_to_speaking_in_sync_and_survives_a_server_restart(
+    settings: Settings, tmp_path: Path, rtmp_server
+) -> None:  # noqa: ANN001
+    url = rtmp_server.url("anchor")
+    queue = ScriptQueue(tmp_path / "q.db")
+    sink = RtmpSink(url, W, H, FPS, video_bitrate="800k", preset="ultrafast")
+    events: list[ChannelEvent] = []
+    channel = Channel(
+        settings, queue, make_speech_backend(settings.speech), AvatarStore(BUILTIN_AVATARS).load("default"),
+        [sink], SystemClock(), width=W, height=H,
+    )  # fmt: skip
+    channel.listeners.append(events.append)
+    r, place = channel.timeline.renderer.mouth_rect, channel.timeline.shot.placement
+    mouth = (slice(r.y0 + place.y, r.y1 + place.y), slice(r.x0 + place.x, r.x1 + place.x))
+    with channel:
+        wait_until(lambda: sink.state == "up", 10)
+        puller = Puller(url, mouth)
+        puller.start()
+        wait_until(lambda: len(puller.video) > 2 * FPS, 15)  # two seconds of idle anchor
+        item = queue.add(ItemIn(text="Good evening. Here is the news about the market and the bridge."))
+        channel.nudge()
+        wait_until(lambda: ("finished", item.id) in [(e.kind, e.item_id) for e in events], 30)
+        wait_until(lambda: puller.video[-1][0] > events[-1].frame / FPS + 1.0, 10)
+        puller.stop.set()
+        puller.join(10)
+
+        # the server goes away mid-stream and comes back
+        rtmp_server.stop()
+        wait_until(lambda: sink.state == "reconnecting", 10)
+        time.sleep(1.0)
+        rtmp_server.start()
+        restarted = time.monotonic()
+        wait_until(lambda: sink.state == "up", 6)
+        reconnect_s = time.monotonic() - restarted
+        after = Puller(url, mouth)
+        after.start()
+        wait_until(lambda: len(after.video) > FPS, 15)
+        after.stop.set()
+        after.join(10)
+    queue.close()
+
+    assert puller.codecs == {"video": "h264", "audio": "aac"}
+    assert float(puller.rate) == pytest.approx(25.0)
+    vpts = np.array([p for p, _ in puller.video])
+    assert np.allclose(np.diff(vpts), 1 / FPS, atol=0.002), "constant 25 fps with no gaps"
+    # audio and video run on the same clock: each video frame has its audio within one frame
+    apts = np.array([p for p, _ in puller.audio])
+    assert abs(apts[-1] - vpts[-1]) < 0.5 and np.all(np.diff(apts) > 0)
+    gaps = np.abs(apts[np.searchsorted(apts, vpts).clip(0, len(apts) - 1)] - vpts)
+    assert gaps.max() <= 1024 / 48000 + 1 / FPS  # an AAC frame is 21.3 ms
+
+    # the picture changes from idle to speaking when the item plays, in step with its sound
+    start = next(e.frame for e in events if e.kind == "started") / FPS
+    idle = [img for p, img in puller.video if p < start - 0.2]
+    rest = idle[-1]
+    moving = [(p, np.abs(img - rest).mean()) for p, img in puller.video if p >= start - 0.2]
+    assert max(np.abs(img - rest).mean() for img in idle[-FPS:]) < 3.0  # idle mouth is still
+    assert max(d for _, d in moving) > 8.0  # speaking mouth moves
+    first_move = next(p for p, d in moving if d > 4.0)
+    first_sound = next(p for p, peak in puller.audio if p >= start - 0.2 and peak > 0.05)
+    assert abs(first_move - first_sound) <= 3 / FPS, (first_move, first_sound)
+
+    # after the restart the output came back within 5 s and time kept running
+    assert reconnect_s < 5
+    assert sink.reconnects >= 1
+    assert after.video and min(p for p, _ in after.video) > vpts[-1]
+    assert channel.error is None
