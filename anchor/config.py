@@ -88,6 +88,7 @@ class ApiSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    public_url: str = Field("", description="Base URL in links and webhooks; default http://host:port.")
     mode: Literal["embedded", "distributed"] = "embedded"
     storage_dir: Path = Field(Path("var/api"), description="Job inputs and outputs (shared by all workers when distributed).")
     workers: int = Field(0, ge=0, le=64, description="Embedded worker threads; 0 = one per two cores.")

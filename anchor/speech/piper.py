@@ -279,7 +279,7 @@ def _phoneme_events(chars: list[str], spans: list[tuple[int, int]], scale: float
     pending_start: int | None = None
     for ch, (a, b) in zip(chars, spans):
         if ch == PAD:
-            if merged:
+            if merged and pending_start is None:  # a stress mark's PAD waits for its phoneme
                 merged[-1][2] = b
             continue
         if ch in _STRESS:
