@@ -17,6 +17,7 @@ from anchor.face.blink import BlinkSchedule
 from anchor.face.deform import JAW_DROP, EyelidDeformer, FaceFrame, MouthDeformer
 from anchor.face.interior import paint_mouth_interior
 from anchor.face.mesh import MeshWarp, Rect, border_points
+from anchor.face.motion import IdleMotion
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,11 @@ def _soften_cut_edges(alpha: np.ndarray) -> np.ndarray:
 class FaceRenderer:
     """Renders the avatar with a given mouth shape and the blink schedule at program time t."""
 
-    def __init__(self, avatar: AvatarPack, scale: float, blinks: BlinkSchedule) -> None:
+    def __init__(
+        self, avatar: AvatarPack, scale: float, blinks: BlinkSchedule, motion: IdleMotion | None = None
+    ) -> None:
         self.avatar = avatar
+        self.motion = motion
         self.scale = float(scale)
         self.blinks = blinks
         h0, w0 = avatar.image.shape[:2]
@@ -139,4 +143,23 @@ class FaceRenderer:
         else:
             self.image[e.slices] = self.rest_image[e.slices]
             self.alpha[e.slices] = self.rest_alpha[e.slices]
+        if self.motion is not None:
+            return self._moved(t)
         return AnchorFrame(self.image, self.alpha, (r, e))
+
+    def _moved(self, t: float) -> AnchorFrame:
+        """The whole layer swayed/breathing about the base of the neck (the whole layer is dirty)."""
+        assert self.motion is not None
+        p = self.motion.pose(t)
+        fh = self.frame_axes.height
+        w, h = self.size
+        pivot = (float(self.landmarks[L.CHIN_BOTTOM, 0]), float(self.landmarks[L.CHIN_BOTTOM, 1] + 0.35 * fh))
+        m = cv2.getRotationMatrix2D(pivot, p.angle, 1.0)
+        # Breathing: the torso stretches up from the bottom edge; the head rides on it.
+        m[1] *= 1.0 + p.breath
+        m[1, 2] -= p.breath * h
+        m[0, 2] += p.dx * fh
+        m[1, 2] += p.dy * fh
+        image = cv2.warpAffine(self.image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        alpha = cv2.warpAffine(self.alpha, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return AnchorFrame(image, alpha, (Rect(0, 0, w, h),))

@@ -18,6 +18,7 @@ from anchor.config import Settings
 from anchor.errors import AnchorError
 from anchor.face.avatar import AvatarPack
 from anchor.face.blink import BlinkSchedule
+from anchor.face.motion import IdleMotion
 from anchor.face.renderer import FaceRenderer
 from anchor.lipsync.coarticulation import mouth_track_from_phonemes
 from anchor.live.events import Event, EventHub
@@ -69,6 +70,7 @@ class Channel:
         recover: Literal["replay", "skip"] = "replay",
         idle_playlist: str | None = None,
         prepare_ahead: int = 2,
+        idle_motion: float = 1.0,
     ) -> None:
         self.queue = queue
         self.speech = speech
@@ -80,7 +82,10 @@ class Channel:
         self.recover_policy = recover
         place = presenter_placement(avatar, width, height)
         renderer = FaceRenderer(
-            avatar, place.scale, BlinkSchedule(settings.face.blink_min_s, settings.face.blink_max_s, settings.face.seed)
+            avatar,
+            place.scale,
+            BlinkSchedule(settings.face.blink_min_s, settings.face.blink_max_s, settings.face.seed),
+            IdleMotion(settings.face.seed, idle_motion) if idle_motion > 0 else None,
         )
         self.timeline = ProgramTimeline(renderer, PresenterShot(width, height, place, renderer.size), fps)
         self.timeline.listeners.append(self._on_timeline)

@@ -33,6 +33,7 @@ class IdleConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     policy: Literal["idle", "playlist"] = "idle"
     playlist: str | None = None
+    motion: float = Field(1.0, ge=0.0, le=3.0, description="Breathing and sway amplitude (0 = a still photo).")
 
 
 class ControlConfig(BaseModel):

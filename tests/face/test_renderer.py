@@ -85,3 +85,22 @@ def test_blinks_close_the_eyes_at_irregular_intervals(renderer: FaceRenderer) ->
     assert np.abs(shut - rest).mean() > 2.0
     open_again = renderer.render(np.zeros(4, np.float32), t + 1.0).image[renderer.eye_rect.slices]
     assert np.array_equal(open_again, renderer.rest_image[renderer.eye_rect.slices])
+
+
+def test_idle_motion_breathes_and_sways_smoothly_and_slightly() -> None:
+    from anchor.face.motion import IdleMotion
+
+    avatar = AvatarStore(BUILTIN_AVATARS).load("default")
+    moving = FaceRenderer(avatar, 1.0, BlinkSchedule(seed=3), IdleMotion(seed=5))
+    rest = np.zeros(4, np.float32)
+    poses = [IdleMotion(seed=5).pose(t / 25) for t in range(25 * 60)]
+    dx = np.array([p.dx for p in poses])
+    angle = np.array([p.angle for p in poses])
+    assert 0.002 < np.ptp(dx) < 0.03 and 0.2 < np.ptp(angle) < 2.0  # visible but slight
+    assert np.abs(np.diff(dx)).max() < 0.001  # smooth from frame to frame
+    assert [p.dx for p in poses[:50]] == [IdleMotion(seed=5).pose(t / 25).dx for t in range(50)]  # deterministic
+    a = moving.render(rest, 0.0)
+    assert a.dirty[0].width == moving.size[0]  # the whole layer moves
+    first = a.image.copy()
+    later = moving.render(rest, 3.0).image
+    assert np.abs(first.astype(int) - later.astype(int)).mean() > 0.5

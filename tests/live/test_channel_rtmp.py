@@ -70,7 +70,7 @@ def test_channel_over_rtmp_idle_to_speaking_in_sync_and_survives_a_server_restar
     events: list[ChannelEvent] = []
     channel = Channel(
         settings, queue, make_speech_backend(settings.speech), AvatarStore(BUILTIN_AVATARS).load("default"),
-        [sink], SystemClock(), width=W, height=H,
+        [sink], SystemClock(), width=W, height=H, idle_motion=0.0,  # a still idle mouth to compare against
     )  # fmt: skip
     channel.listeners.append(events.append)
     r, place = channel.timeline.renderer.mouth_rect, channel.timeline.shot.placement
