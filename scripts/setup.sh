@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(fonts-noto-cjk nginx libnginx-mod-rtmp redis-server)
+DEBIAN_PACKAGES=(fonts-noto-cjk nginx libnginx-mod-rtmp redis-server chromium)
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   missing=()

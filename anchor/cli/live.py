@@ -34,6 +34,7 @@ def live(
     from anchor.speech.registry import make_speech_backend
     from streaming.clock import SystemClock
     from streaming.rtmp import RtmpSink
+    from streaming.webrtc import IceServer, WebRtcBroadcaster, pin_host_addresses
 
     settings = settings_from(config)
     with errors():
@@ -41,7 +42,14 @@ def live(
         avatar = AvatarStore(settings.avatars_dir, BUILTIN_AVATARS).load(cfg.avatar)
         cfg.queue_db.parent.mkdir(parents=True, exist_ok=True)
         queue = ScriptQueue(cfg.queue_db)
-    sinks = [RtmpSink(o.url, cfg.width, cfg.height, cfg.fps, video_bitrate=o.video_bitrate, preset=o.preset) for o in cfg.outputs]
+    sinks: list = [RtmpSink(o.url, cfg.width, cfg.height, cfg.fps, video_bitrate=o.video_bitrate, preset=o.preset) for o in cfg.outputs]
+    broadcaster = None
+    if cfg.webrtc.enabled:
+        if cfg.webrtc.host_addresses:
+            pin_host_addresses(cfg.webrtc.host_addresses)
+        ice = [IceServer(s.urls, s.username, s.credential) for s in cfg.webrtc.ice_servers]
+        broadcaster = WebRtcBroadcaster(cfg.fps, ice_servers=ice, max_viewers=cfg.webrtc.max_viewers)
+        sinks.append(broadcaster)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     playlist = cfg.idle.playlist if cfg.idle.policy == "playlist" else None
@@ -50,11 +58,11 @@ def live(
         width=cfg.width, height=cfg.height, fps=cfg.fps, recover=cfg.recover, idle_playlist=playlist, idle_motion=cfg.idle.motion,
     )  # fmt: skip
     channel.listeners.append(lambda e: console.print(f"[dim]frame {e.frame}[/] item {e.item_id} {e.kind} {e.reason}"))
-    api = ApiServer(channel_app(channel, cfg.control.api_key), cfg.control.host, cfg.control.port)
+    api = ApiServer(channel_app(channel, cfg.control.api_key, broadcaster), cfg.control.host, cfg.control.port)
     try:
         with channel, api:
             out.print(
-                f"channel {cfg.name!r} on air: {len(sinks)} output(s), queue {cfg.queue_db}, "
+                f"channel {cfg.name!r} on air: {len(cfg.outputs)} RTMP output(s), queue {cfg.queue_db}, "
                 f"control API http://{cfg.control.host}:{cfg.control.port}/",
                 highlight=False,
             )

@@ -19,6 +19,8 @@ from anchor.errors import InputError, NotFoundError
 from anchor.live.channel import Channel
 from anchor.live.items import ItemIn
 from anchor.live.metrics import channel_registry
+from anchor.live.webrtc_api import mount_static, pages_router, whep_router
+from streaming.webrtc import WebRtcBroadcaster
 
 
 class SayNow(BaseModel):
@@ -67,7 +69,8 @@ def require_key(api_key: str | None):  # noqa: ANN201 - a FastAPI dependency
     async def check(request: Request) -> None:
         if not api_key:
             return
-        given = request.headers.get("x-api-key") or ""
+        # EventSource cannot send headers, so the key may also come as ?key=
+        given = request.headers.get("x-api-key") or request.query_params.get("key") or ""
         auth = request.headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
             given = auth[7:].strip()
@@ -158,9 +161,13 @@ def channel_router(channel: Channel, api_key: str | None = None) -> APIRouter:
     return router
 
 
-def channel_app(channel: Channel, api_key: str | None = None) -> FastAPI:
-    """A FastAPI app serving one channel's control API at the root."""
+def channel_app(channel: Channel, api_key: str | None = None, broadcaster: WebRtcBroadcaster | None = None) -> FastAPI:
+    """A FastAPI app serving one channel: control API, WHEP viewing and the pages, at the root."""
     app = FastAPI(title="anchor channel control", version="1")
     install_error_handlers(app)
     app.include_router(channel_router(channel, api_key))
+    if broadcaster is not None:
+        app.include_router(whep_router(broadcaster))
+    app.include_router(pages_router())
+    mount_static(app)
     return app

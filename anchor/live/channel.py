@@ -157,6 +157,7 @@ class Channel:
         return url.rsplit("/", 1)[0] if url.count("/") > 3 else url
 
     def outputs(self) -> list[dict[str, object]]:
+        """Network outputs (sinks with a URL) and their state."""
         return [
             {
                 "name": self.output_name(s),
@@ -166,6 +167,7 @@ class Channel:
                 "frames_dropped": getattr(s, "frames_dropped", 0) + getattr(s, "frames_discarded", 0),
             }
             for s in self.sinks
+            if getattr(s, "url", None)
         ]
 
     def stats(self) -> dict[str, object]:
@@ -180,6 +182,7 @@ class Channel:
             "uptime_s": self.timeline.frame_index / self.fps,
             "fps": self.fps,
             "outputs": outputs,
+            "viewers": sum(getattr(s, "viewer_count", 0) for s in self.sinks),
         }
 
     def now_playing(self) -> dict[str, object]:

@@ -45,6 +45,27 @@ class ControlConfig(BaseModel):
     api_key: str | None = None
 
 
+class IceServerConfig(BaseModel):
+    """A STUN/TURN server offered to WebRTC viewers."""
+
+    model_config = ConfigDict(extra="forbid")
+    urls: str | list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class WebRtcConfig(BaseModel):
+    """Browser viewing over WebRTC (WHEP at /whep)."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    max_viewers: int = Field(8, ge=0, le=1000)
+    ice_servers: list[IceServerConfig] = Field(default_factory=list)
+    host_addresses: list[str] = Field(
+        default_factory=list, description="Pin the local addresses ICE offers (e.g. [127.0.0.1] for loopback-only)."
+    )
+
+
 class ChannelConfig(BaseModel):
     """A channel file (YAML)."""
 
@@ -59,6 +80,7 @@ class ChannelConfig(BaseModel):
     idle: IdleConfig = Field(default_factory=IdleConfig)
     recover: Literal["replay", "skip"] = "replay"
     control: ControlConfig = Field(default_factory=ControlConfig)
+    webrtc: WebRtcConfig = Field(default_factory=WebRtcConfig)
 
 
 def load_channel_config(path: Path) -> ChannelConfig:

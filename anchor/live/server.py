@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -10,11 +11,25 @@ from fastapi import FastAPI
 
 
 class ApiServer:
-    """uvicorn in a background thread; a context manager that stops it on exit."""
+    """uvicorn on its own event loop in a background thread; a context manager that stops it on exit.
+
+    `loop` is that event loop (for code that must run on it, e.g. counting its tasks).
+    """
 
     def __init__(self, app: FastAPI, host: str, port: int) -> None:
         self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
-        self._thread = threading.Thread(target=self.server.run, name="control-api", daemon=True)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=self._run, name="control-api", daemon=True)
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self.loop = loop
+        try:
+            loop.run_until_complete(self.server.serve())
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
 
     def start(self, timeout: float = 10.0) -> "ApiServer":
         self._thread.start()

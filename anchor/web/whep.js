@@ -1,0 +1,97 @@
+// A small WHEP client: POST an SDP offer, play the answer, reconnect by itself.
+// Used by the player page and the control room's preview.
+"use strict";
+
+export class WhepPlayer {
+  constructor(video, { endpoint = "/whep", onState = () => {} } = {}) {
+    this.video = video;
+    this.endpoint = endpoint;
+    this.onState = onState;
+    this.pc = null;
+    this.location = null;
+    this.stopped = false;
+    this.retry = 1000;
+  }
+
+  async start() {
+    this.stopped = false;
+    const config = await fetch("/webrtc/config").then((r) => r.json()).catch(() => ({ iceServers: [] }));
+    while (!this.stopped) {
+      try {
+        await this.connect(config.iceServers || []);
+        this.retry = 1000;
+        await this.untilBroken();
+      } catch (err) {
+        this.onState("error", String(err.message || err));
+      }
+      await this.hangup();
+      if (this.stopped) break;
+      this.onState("reconnecting");
+      await new Promise((r) => setTimeout(r, this.retry));
+      this.retry = Math.min(this.retry * 2, 10000);
+    }
+  }
+
+  async connect(iceServers) {
+    this.onState("connecting");
+    const pc = new RTCPeerConnection({ iceServers });
+    this.pc = pc;
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addTransceiver("audio", { direction: "recvonly" });
+    const stream = new MediaStream();
+    pc.ontrack = (ev) => {
+      stream.addTrack(ev.track);
+      this.video.srcObject = stream;
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise((resolve) => {
+      if (pc.iceGatheringState === "complete") return resolve();
+      const done = () => pc.iceGatheringState === "complete" && resolve();
+      pc.addEventListener("icegatheringstatechange", done);
+      setTimeout(resolve, 2000);
+    });
+    const res = await fetch(this.endpoint, {
+      method: "POST",
+      headers: { "Content-Type": "application/sdp" },
+      body: pc.localDescription.sdp,
+    });
+    if (res.status !== 201) {
+      const body = await res.json().catch(() => ({}));
+      throw new Error(body.error || `server answered ${res.status}`);
+    }
+    this.location = res.headers.get("Location");
+    await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+  }
+
+  untilBroken() {
+    return new Promise((resolve) => {
+      const pc = this.pc;
+      const check = () => {
+        const s = pc.connectionState;
+        if (s === "connected") this.onState("live");
+        if (s === "failed" || s === "closed" || s === "disconnected") resolve();
+      };
+      pc.addEventListener("connectionstatechange", check);
+      this.breakNow = resolve;
+      check();
+    });
+  }
+
+  async hangup() {
+    if (this.location) {
+      fetch(this.location, { method: "DELETE" }).catch(() => {});
+      this.location = null;
+    }
+    if (this.pc) {
+      this.pc.close();
+      this.pc = null;
+    }
+  }
+
+  async stop() {
+    this.stopped = true;
+    if (this.breakNow) this.breakNow();
+    await this.hangup();
+    this.onState("stopped");
+  }
+}
