@@ -26,6 +26,11 @@ KEY = "test-key-123"
 
 
 class NullSink:
+    """An output that accepts everything (has a URL, so it is listed among the outputs)."""
+
+    url = "null://127.0.0.1/live"
+    state = "up"
+
     def __init__(self) -> None:
         self.frames = 0
 
