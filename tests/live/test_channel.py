@@ -114,3 +114,21 @@ def test_paused_channel_stays_idle_but_keeps_sending(channel_parts) -> None:  # 
         assert not events and not any(sink.loud)
         channel.paused = False
         wait_for(lambda: ("finished", item.id) in kinds(events))
+
+
+def test_interrupt_at_sentence_end_lets_the_sentence_finish(channel_parts) -> None:  # noqa: ANN001
+    channel, queue, sink, events, _ = channel_parts
+    story = queue.add(ItemIn(text="The first sentence is quite long and keeps going for a while. The second one follows."))
+    with channel:
+        wait_for(lambda: ("started", story.id) in kinds(events))
+        urgent = queue.add(ItemIn(text="Breaking news.", mode="interrupt", interrupt_at="sentence"))
+        channel.nudge()
+        wait_for(lambda: ("finished", urgent.id) in kinds(events))
+    assert kinds(events)[:4] == [("started", story.id), ("interrupted", story.id), ("started", urgent.id), ("finished", urgent.id)]
+    cut = next(e.frame for e in events if e.kind == "interrupted")
+    start = next(e.frame for e in events if e.kind == "started" and e.item_id == story.id)
+    prepared_first_sentence_end = channel.speech.synthesize(
+        "The first sentence is quite long and keeps going for a while. The second one follows."
+    ).sentences[0].end
+    assert cut - start == -(-prepared_first_sentence_end // 1920)  # cut exactly where the sentence ends
+    assert queue.get(story.id).state == "skipped"

@@ -128,3 +128,31 @@ def test_channel_over_rtmp_idle_to_speaking_in_sync_and_survives_a_server_restar
     assert sink.reconnects >= 1
     assert after.video and min(p for p, _ in after.video) > vpts[-1]
     assert channel.error is None
+
+
+def test_a_dead_output_does_not_disturb_the_other_one(settings: Settings, tmp_path: Path, rtmp_server) -> None:  # noqa: ANN001
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]  # nothing listens here
+    good = RtmpSink(rtmp_server.url("good"), W, H, FPS, video_bitrate="600k", preset="ultrafast")
+    dead = RtmpSink(f"rtmp://127.0.0.1:{dead_port}/live/x", W, H, FPS, video_bitrate="600k", preset="ultrafast")
+    queue = ScriptQueue(tmp_path / "q.db")
+    channel = Channel(
+        settings, queue, make_speech_backend(settings.speech), AvatarStore(BUILTIN_AVATARS).load("default"),
+        [dead, good], SystemClock(), width=W, height=H,
+    )  # fmt: skip
+    with channel:
+        wait_until(lambda: good.state == "up", 10)
+        puller = Puller(rtmp_server.url("good"), (slice(0, 10), slice(0, 10)))
+        puller.start()
+        wait_until(lambda: len(puller.video) > 2 * FPS, 15)
+        puller.stop.set()
+        puller.join(10)
+        assert dead.state == "reconnecting"
+        outputs = {o["name"]: o["state"] for o in channel.outputs()}
+    queue.close()
+    assert channel.pacer.late_frames <= 2  # the timeline kept its pace
+    assert sorted(outputs.values()) == ["reconnecting", "up"]
+    assert channel.error is None
