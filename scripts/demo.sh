@@ -6,3 +6,8 @@ bash scripts/setup.sh
 mkdir -p out
 .venv/bin/anchor say "Good evening. Here is the news. The city council approved a new bridge across the river today, and work begins in the spring." -o out/sample.mp4
 echo "sample clip: $(pwd)/out/sample.mp4"
+# Sample bulletins from the rundowns in config/ (English 16:9, Mandarin 16:9, vertical 9:16), with SRT/WebVTT beside them.
+for r in example zh vertical; do
+  .venv/bin/anchor render "config/rundown.$r.yaml" -o "out/bulletin_$r.mp4"
+  echo "sample bulletin: $(pwd)/out/bulletin_$r.mp4 (captions: out/bulletin_$r.srt, out/bulletin_$r.vtt)"
+done

@@ -39,6 +39,8 @@ stamp=.venv/.anchor-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing Python packages into .venv (first run takes a minute)"
   .venv/bin/python -m pip install -q --upgrade pip
+  # the CPU build of torch, pinned exactly, before anything can pull a CUDA build
+  .venv/bin/python -m pip install -q "torch==2.13.0"
   .venv/bin/python -m pip install -q -e ".[test]"
   touch "$stamp"
 fi

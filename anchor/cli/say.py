@@ -9,11 +9,12 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from anchor.cli.common import ConfigOpt, app, console, errors, out, parse_size, settings_from
+from anchor.errors import InputError
 
 
 @app.command()
 def say(
-    text: str = typer.Argument(..., help="What the anchor says (English or Mandarin; detected unless --lang)."),
+    text: str = typer.Argument("", help="What the anchor says (English or Mandarin; detected unless --lang). Optional with --audio."),
     output: Path = typer.Option(Path("out/say.mp4"), "--output", "-o", help="MP4 to write."),
     avatar: Optional[str] = typer.Option(None, "--avatar", "-a", help="Avatar name (see `anchor avatar list`)."),
     lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Language: en or zh (default: detect)."),
@@ -21,17 +22,22 @@ def say(
     rate: Optional[int] = typer.Option(None, "--rate", help="Speaking rate, words per minute (80-450)."),
     pitch: Optional[int] = typer.Option(None, "--pitch", help="Pitch 0-99."),
     size: Optional[str] = typer.Option(None, "--size", help="Frame size WxH, e.g. 1920x1080."),
+    audio: Optional[Path] = typer.Option(
+        None, "--audio", help="Speak this recorded voice (wav, mp3, m4a, ogg/opus, flac …) instead of synthesizing TEXT."
+    ),
     config: Optional[Path] = ConfigOpt,
 ) -> None:
-    """Render TEXT spoken by an avatar into an MP4."""
+    """Render TEXT (or the voice in --audio) spoken by an avatar into an MP4."""
     from anchor.jobs.say import SayRequest, say as run_say
 
     settings = settings_from(config)
     with errors():
         width, height = parse_size(size)
+        if audio is None and not text.strip():
+            raise InputError("give TEXT to speak or --audio FILE with a recorded voice", field="text")
         if output.parent and not output.parent.exists() and output.parent == Path("out"):
             output.parent.mkdir(parents=True, exist_ok=True)
-        request = SayRequest(text, output, avatar, lang, voice, rate, pitch, width, height)
+        request = SayRequest(text, output, avatar, lang, voice, rate, pitch, width, height, audio)
         with Progress(
             TextColumn("[bold]{task.description:<8}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=console
         ) as bar:

@@ -1,4 +1,8 @@
-"""`anchor say`: text -> speech -> mouth track -> anchor frames -> presenter shot -> MP4."""
+"""`anchor say`: text -> speech -> mouth track -> anchor frames -> presenter shot -> MP4.
+
+With `audio` set, a recorded voice replaces the speech stage; speech without phoneme timings
+(an audio file, an external TTS server) gets its mouth track from the audio-to-mouth model.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from anchor.face.blink import BlinkSchedule
 from anchor.face.renderer import FaceRenderer
 from anchor.lipsync.coarticulation import mouth_track_from_phonemes
 from anchor.lipsync.track import MouthTrack
-from anchor.speech.base import Speech
+from anchor.speech.base import SentenceSpan, Speech
 from anchor.speech.registry import make_speech_backend
 from anchor.studio.presenter import PresenterShot, presenter_placement
 from anchor.timebase import samples_per_frame
@@ -40,6 +44,7 @@ class SayRequest:
     pitch: int | None = None
     width: int | None = None
     height: int | None = None
+    audio: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -91,15 +96,18 @@ def say(settings: Settings, request: SayRequest, progress: Progress | None = Non
     if not output.parent.exists():
         raise InputError(f"output folder {output.parent} does not exist", field="output")
 
-    backend = make_speech_backend(settings.speech)
     if progress:
         progress("speech", 0.0)
-    speech = backend.synthesize(
-        request.text, language=request.language, voice=request.voice, rate=request.rate, pitch=request.pitch
-    )
+    if request.audio is not None:
+        speech = speech_from_file(request.audio, request.language, request.text)
+    else:
+        backend = make_speech_backend(settings.speech)
+        speech = backend.synthesize(
+            request.text, language=request.language, voice=request.voice, rate=request.rate, pitch=request.pitch
+        )
     if progress:
         progress("lipsync", 0.0)
-    track = mouth_track_from_phonemes(speech.phonemes, speech.n_samples, fps)
+    track = mouth_track_for(speech, fps)
 
     placement = presenter_placement(avatar, width, height)
     renderer = FaceRenderer(
@@ -112,6 +120,26 @@ def say(settings: Settings, request: SayRequest, progress: Progress | None = Non
     ) as sink:
         frames = render_speech_video(speech, track, renderer, shot, sink, progress)
     return SayResult(output, speech, track, frames)
+
+
+def speech_from_file(path: Path, language: str | None, text: str = "") -> Speech:
+    """A recorded voice as Speech (48 kHz mono, no timings); refuses unusable files."""
+    from anchor.speech.audio_in import decode_audio
+
+    if language is not None and language not in ("en", "zh"):
+        raise InputError(f"language {language!r} is not supported; use en or zh", field="language")
+    pcm = decode_audio(path, field="audio")
+    spans = (SentenceSpan(" ".join(text.split()), 0, int(pcm.size)),) if text.strip() else ()
+    return Speech(pcm=pcm, language=language or "en", voice=f"audio:{Path(path).name}", sentences=spans)
+
+
+def mouth_track_for(speech: Speech, fps: int) -> MouthTrack:
+    """The timing path when the speech has phoneme timings, else the audio-to-mouth model."""
+    if speech.phonemes:
+        return mouth_track_from_phonemes(speech.phonemes, speech.n_samples, fps)
+    from anchor.lipsync.model.infer import AudioMouthModel
+
+    return AudioMouthModel.load().mouth_track(speech.pcm, fps)
 
 
 def _label(language: str) -> str:

@@ -143,7 +143,7 @@ class JobService:
 
 
 @contextlib.contextmanager
-def open_backend(settings: Settings, *, on_final_webhooks: bool = True) -> Iterator[JobBackend]:
+def open_backend(settings: Settings) -> Iterator[JobBackend]:
     """Start the mode's machinery (embedded pool + webhooks, or a Redis connection) and stop it after."""
     files = JobFiles(settings.api.storage_dir)
     files.root.mkdir(parents=True, exist_ok=True)
@@ -151,9 +151,11 @@ def open_backend(settings: Settings, *, on_final_webhooks: bool = True) -> Itera
         from anchor.jobs.distributed import RedisJobStore, RedisDispatcher
 
         store: JobStore = RedisJobStore.from_settings(settings)
+        dispatcher = RedisDispatcher(settings)
         try:
-            yield JobBackend("distributed", store, files, RedisDispatcher(settings))
+            yield JobBackend("distributed", store, files, dispatcher)
         finally:
+            dispatcher.close()
             store.close()
         return
 

@@ -63,7 +63,7 @@ class Background(Strict):
         return None if v is None else (_hex(v[0]), _hex(v[1]))
 
     @model_validator(mode="after")
-    def _one(self) -> "Background":
+    def _one(self) -> Background:
         given = [k for k in ("color", "gradient", "image", "video") if getattr(self, k) is not None]
         if len(given) > 1:
             raise ValueError(f"give only one of color, gradient, image, video (got {', '.join(given)})")
@@ -121,7 +121,7 @@ class Media(Strict):
     caption: str | None = Field(None, max_length=80, description="Credit or caption line under the panel.")
 
     @model_validator(mode="after")
-    def _one(self) -> "Media":
+    def _one(self) -> Media:
         if (self.image is None) == (self.video is None):
             raise ValueError("give exactly one of image or video")
         return self
@@ -142,7 +142,7 @@ class Story(Strict):
     avatar: str | None = Field(None, description="Default: the programme's avatar.")
 
     @model_validator(mode="after")
-    def _source(self) -> "Story":
+    def _source(self) -> Story:
         if (self.text is None or not self.text.strip()) and self.audio is None:
             raise ValueError("give text or audio")
         if self.text is not None and self.text.strip() and self.audio is not None:

@@ -119,7 +119,8 @@ def encode_audio(pcm: np.ndarray, path: str | Path, *, rate: int = PROGRAM_RATE,
         src = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm.reshape(1, -1).astype(np.int16)), format="s16", layout="mono")
         src.sample_rate = rate
         resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=enc_rate)  # type: ignore[attr-defined]
-        for frame in [*resampler.resample(src), *resampler.resample(None)]:
+        frames = [*resampler.resample(src), *resampler.resample(None)] if pcm.size else []
+        for frame in frames:
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode(None):

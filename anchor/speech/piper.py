@@ -299,6 +299,8 @@ def _phoneme_events(chars: list[str], spans: list[tuple[int, int]], scale: float
     out: list[tuple[str, int, int]] = []
     for name, a, b in merged:
         out.append((name, min(n, round(a * scale)), min(n, round(b * scale))))
+    if out:  # the resampled audio may be a sample longer than the rounded last edge
+        out[-1] = (out[-1][0], out[-1][1], n)
     return out
 
 

@@ -7,10 +7,16 @@ from collections.abc import Callable
 from anchor.config import SpeechSettings
 from anchor.errors import InputError
 from anchor.speech.base import SpeechBackend
+from anchor.speech.coqui_http import CoquiSpeechBackend
 from anchor.speech.espeak import EspeakBackend
+from anchor.speech.openai_http import OpenAISpeechBackend
+from anchor.speech.piper import PiperBackend
 
 SPEECH_BACKENDS: dict[str, Callable[[SpeechSettings], SpeechBackend]] = {
     "espeak": EspeakBackend,
+    "piper": PiperBackend,
+    "openai": OpenAISpeechBackend,
+    "coqui": CoquiSpeechBackend,
 }
 """Backend name (settings.speech.backend) -> constructor taking the SpeechSettings."""
 

@@ -41,7 +41,7 @@ def _canvas(w: int, h: int) -> tuple[Image.Image, ImageDraw.ImageDraw]:
     return img, ImageDraw.Draw(img)
 
 
-def _text_y(font, text: str, top: int, height: int) -> int:  # noqa: ANN001
+def _text_y(font, text: str, top: int, height: int) -> int:
     """y that centres the text's ink-independent line box (ascent + descent) vertically in [top, top + height)."""
     ascent, descent = font.getmetrics()
     return top + (height - (ascent + descent)) // 2 + round(0.06 * (ascent + descent))
@@ -216,6 +216,12 @@ def panel_picture_box(layout: Layout) -> Box:
     """Where the picture goes inside the media panel (above the credit line)."""
     p = layout.panel
     return Box(p.x, p.y, p.w, p.h - layout.px(26))
+
+
+def panel_video_box(layout: Layout) -> Box:
+    """Where a video clip plays inside the media panel (the picture area above the brand rule)."""
+    pic = panel_picture_box(layout)
+    return Box(pic.x, pic.y, pic.w, pic.h - layout.px(4))
 
 
 def fit_cover(image: np.ndarray, w: int, h: int) -> np.ndarray:

@@ -76,14 +76,14 @@ def make_layout(width: int, height: int) -> Layout:
     label = Box(safe.x, safe.y, p(150), p(30))
     logo = Box(safe.x1 - p(170), safe.y, p(170), p(54))
     th = p(42)
-    bottom_gap = {"16:9": my - p(6), "9:16": round(0.085 * height), "1:1": my - p(6)}[aspect]
+    bottom_gap = {"16:9": my, "9:16": round(0.085 * height), "1:1": my}[aspect]
     ticker = Box(0, height - bottom_gap - th, width, th)
     tl_w = p(130) if aspect != "9:16" else p(104)
     ticker_label = Box(safe.x, ticker.y, tl_w, th)
     clock = Box(safe.x1 - p(112), ticker.y, p(112), th)
     ticker_text = Box(ticker_label.x1, ticker.y, clock.x - ticker_label.x1, th)
 
-    headline_lines = 2 if aspect == "9:16" else 1
+    headline_lines = 1
     lt_h = p(30) + p(50) * headline_lines + p(32)
     lt_w = {"16:9": round(0.66 * width), "9:16": safe.w, "1:1": round(0.86 * width)}[aspect]
     lower_third = Box(safe.x, ticker.y - p(16) - lt_h, lt_w, lt_h)
@@ -94,13 +94,16 @@ def make_layout(width: int, height: int) -> Layout:
 
     credit = p(26)
     if aspect == "16:9":
-        pw = safe.x1 - round(0.50 * width)
-        panel = Box(safe.x1 - pw, logo.y1 + p(24), pw, round(pw * 9 / 16) + credit)
+        top = logo.y1 + p(16)
+        room = captions.y - p(10) - top - credit  # the picture ends above the captions
+        pw = min(safe.x1 - round(0.50 * width), room * 16 // 9)
+        panel = Box(safe.x1 - pw, top, pw, round(pw * 9 / 16) + credit)
         face, solo, beside = 0.33, AnchorSpot(0.5, 0.40), AnchorSpot(0.27, 0.40)
     elif aspect == "9:16":
+        # Vertical: picture on top, the anchor low in the frame (its body reaches the bottom edge).
         pw = safe.w
         panel = Box(safe.x, logo.y1 + p(24), pw, round(pw * 9 / 16) + credit)
-        face, solo, beside = 0.17, AnchorSpot(0.5, 0.36), AnchorSpot(0.5, 0.55)
+        face, solo, beside = 0.20, AnchorSpot(0.5, 0.62), AnchorSpot(0.5, 0.62)
     else:
         pw = safe.x1 - round(0.50 * width)
         panel = Box(safe.x1 - pw, logo.y1 + p(40), pw, round(pw * 9 / 16) + credit)

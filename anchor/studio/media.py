@@ -34,37 +34,74 @@ def load_image(path: Path, field: str, keep_alpha: bool = False) -> np.ndarray:
 
 
 class VideoLoop:
-    """A clip's frames at w x h, looped on program time."""
+    """A clip's frames at w x h, looped on program time, decoded as program time reaches them.
 
-    def __init__(self, path: Path, w: int, h: int, field: str, max_seconds: float = 20.0) -> None:
-        self.frames: list[np.ndarray] = []
-        self.times: list[float] = []
-        try:
-            with av.open(str(path)) as container:
-                if not container.streams.video:
-                    raise InputError(f"{path} has no video stream", field=field)
-                stream = container.streams.video[0]
-                stream.thread_type = "AUTO"
-                for frame in container.decode(stream):
-                    t = float(frame.time) if frame.time is not None else len(self.frames) / 25
-                    if self.times and t - self.times[0] > max_seconds:
-                        break
-                    self.times.append(t)
-                    self.frames.append(fit_cover(frame.to_ndarray(format="rgb24"), w, h))
-        except (av.error.FFmpegError, UnicodeDecodeError) as e:
-            raise InputError(f"{path} is not a video anchor can read: {e}", field=field) from None
-        if not self.frames:
+    Times asked for should mostly increase (as program time does); going back re-opens the clip.
+    Only frames that are shown are scaled.
+    """
+
+    def __init__(self, path: Path, w: int, h: int, field: str) -> None:
+        self.path, self.w, self.h, self.field = Path(path), w, h, field
+        self._container: av.container.InputContainer | None = None
+        self._open()
+        if self._next is None:
             raise InputError(f"{path} has no video frames", field=field)
-        t0 = self.times[0]
-        self.times = [t - t0 for t in self.times]
-        step = self.times[1] - self.times[0] if len(self.times) > 1 else 0.04
-        self.duration = self.times[-1] + step
-        self._times = np.array(self.times)
 
-    def index_at(self, t: float) -> int:
-        """Index of the frame showing at `t` seconds into the loop."""
-        t = t % self.duration
-        return max(0, int(np.searchsorted(self._times, t, side="right")) - 1)
+    def _open(self) -> None:
+        self.close()
+        try:
+            self._container = av.open(str(self.path))
+            if not self._container.streams.video:
+                raise InputError(f"{self.path} has no video stream", field=self.field)
+            stream = self._container.streams.video[0]
+            stream.thread_type = "AUTO"
+            self._frames = self._container.decode(stream)
+            self._t0: float | None = None
+            self._current: tuple[float, av.VideoFrame] | None = None
+            self._scaled: np.ndarray | None = None
+            self._next = self._read()
+        except av.error.FFmpegError as e:
+            self.close()
+            raise InputError(f"{self.path} is not a video anchor can read: {e}", field=self.field) from None
+        self._offset = 0.0
+
+    def _read(self) -> tuple[float, av.VideoFrame] | None:
+        frame = next(self._frames, None)
+        if frame is None:
+            return None
+        t = float(frame.time) if frame.time is not None else 0.0
+        if self._t0 is None:
+            self._t0 = t
+        return t - self._t0, frame
 
     def frame_at(self, t: float) -> np.ndarray:
-        return self.frames[self.index_at(t)]
+        """The picture showing `t` seconds into the (looped) clip."""
+        if self._current is not None and t - self._offset < self._current[0]:
+            self._open()
+        while True:
+            if self._next is not None and (self._current is None or self._next[0] <= t - self._offset):
+                self._current, self._next, self._scaled = self._next, self._read(), None
+                continue
+            if self._next is None and self._current is not None:
+                end = self._current[0] + 1 / 25
+                if t - self._offset >= end:  # past the end: loop
+                    offset = self._offset + end
+                    self._open()
+                    self._offset = offset
+                    continue
+            break
+        if self._scaled is None:
+            assert self._current is not None
+            self._scaled = fit_cover(self._current[1].to_ndarray(format="rgb24"), self.w, self.h)
+        return self._scaled
+
+    def close(self) -> None:
+        if getattr(self, "_container", None) is not None:
+            self._container.close()
+            self._container = None
+
+    def __enter__(self) -> VideoLoop:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

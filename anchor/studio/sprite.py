@@ -30,13 +30,13 @@ class Box:
     def y1(self) -> int:
         return self.y + self.h
 
-    def inside(self, other: "Box") -> bool:
+    def inside(self, other: Box) -> bool:
         return self.x >= other.x and self.y >= other.y and self.x1 <= other.x1 and self.y1 <= other.y1
 
-    def intersects(self, other: "Box") -> bool:
+    def intersects(self, other: Box) -> bool:
         return self.x < other.x1 and other.x < self.x1 and self.y < other.y1 and other.y < self.y1
 
-    def intersection(self, other: "Box") -> "Box | None":
+    def intersection(self, other: Box) -> Box | None:
         x0, y0 = max(self.x, other.x), max(self.y, other.y)
         x1, y1 = min(self.x1, other.x1), min(self.y1, other.y1)
         return Box(x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else None
@@ -60,7 +60,7 @@ class Sprite:
         return int(self.rgb.shape[0])
 
     @classmethod
-    def from_rgba(cls, rgba: np.ndarray | Image.Image) -> "Sprite":
+    def from_rgba(cls, rgba: np.ndarray | Image.Image) -> Sprite:
         """From straight (not premultiplied) RGBA."""
         a = np.asarray(rgba, dtype=np.uint8)
         alpha = np.ascontiguousarray(a[..., 3])
@@ -69,12 +69,12 @@ class Sprite:
         return cls(rgb, alpha, cv2.bitwise_not(a3), bool(alpha.min() == 255))
 
     @classmethod
-    def from_rgb(cls, rgb: np.ndarray) -> "Sprite":
+    def from_rgb(cls, rgb: np.ndarray) -> Sprite:
         """An opaque sprite."""
         h, w = rgb.shape[:2]
         return cls(np.ascontiguousarray(rgb), np.full((h, w), 255, np.uint8), np.zeros((h, w, 3), np.uint8), True)
 
-    def faded(self, opacity: float) -> "Sprite":
+    def faded(self, opacity: float) -> Sprite:
         """This sprite at `opacity` (0..1)."""
         if opacity >= 1:
             return self

@@ -1,0 +1,125 @@
+"""/v1/avatars (upload a photo -> prepared avatar, list, preview, delete) and /v1/voices."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from anchor.api.auth import require_key
+from anchor.api.errors import ApiError
+from anchor.api.uploads import check_photo, read_capped
+from anchor.config import BUILTIN_AVATARS
+from anchor.errors import InputError
+from anchor.face.avatar import IMAGE_FILE, AvatarStore, check_slug, load_pack
+
+router = APIRouter(tags=["avatars and voices"], dependencies=[Depends(require_key)])
+
+# mediapipe graphs are heavy; one preparation at a time keeps memory and CPU bounded.
+_PREPARE_LOCK = threading.Lock()
+
+
+def _store(request: Request) -> AvatarStore:
+    return AvatarStore(request.app.state.settings.avatars_dir, BUILTIN_AVATARS)
+
+
+def _is_builtin(store: AvatarStore, name: str) -> bool:
+    return (BUILTIN_AVATARS / name).resolve() == store.path_of(name).resolve()
+
+
+def _avatar_doc(request: Request, store: AvatarStore, name: str) -> dict[str, Any]:
+    pack_dir = store.path_of(name)
+    from anchor.face.avatar import META_FILE, AvatarMeta
+
+    meta = AvatarMeta.model_validate_json((pack_dir / META_FILE).read_text(encoding="utf-8"))
+    return {
+        "name": name,
+        "object": "avatar",
+        "builtin": _is_builtin(store, name),
+        "image_size": list(meta.image_size),
+        "face_box": list(meta.face_box),
+        "source": meta.source,
+        "licence": meta.licence,
+        "consent": meta.consent,
+        "created": meta.created,
+        "preview_url": str(request.url_for("avatar_preview", name=name)),
+    }
+
+
+@router.post("/v1/avatars", status_code=201, summary="Upload a photo and prepare an avatar")
+async def create_avatar(
+    request: Request,
+    name: str = Form(..., description="lowercase letters, digits, '-' or '_'"),
+    photo: UploadFile = File(..., description="A photo with exactly one frontal face (JPEG, PNG, WebP)."),
+    source: str = Form(..., description="Where the photo came from."),
+    licence: str = Form(..., description="The photo's licence."),
+    consent: str = Form(..., description="Who consented to this likeness being animated."),
+    overwrite: bool = Form(False),
+) -> JSONResponse:
+    settings = request.app.state.settings
+    check_slug(name)
+    data = await read_capped(photo, int(settings.api.max_photo_mb * 2**20), "photo")
+    check_photo(data, settings.api.max_photo_side)
+    store = _store(request)
+    if overwrite and store.exists(name) and _is_builtin(store, name):
+        raise ApiError(403, f"the built-in avatar {name!r} cannot be replaced; choose another name", field="name")
+
+    def prepare() -> None:
+        from anchor.face.prepare import prepare_avatar
+
+        with _PREPARE_LOCK:
+            settings.avatars_dir.mkdir(parents=True, exist_ok=True)
+            prepare_avatar(data, name, settings.avatars_dir, source=source, licence=licence, consent=consent, overwrite=overwrite)
+
+    try:
+        await run_in_threadpool(prepare)
+    except InputError as e:
+        if e.field == "name" and "already exists" in str(e):
+            raise ApiError(409, str(e), field="name") from None
+        raise
+    return JSONResponse(_avatar_doc(request, store, name), status_code=201, headers={"Location": f"/v1/avatars/{name}"})
+
+
+@router.get("/v1/avatars", summary="List avatars")
+def list_avatars(request: Request) -> dict[str, Any]:
+    store = _store(request)
+    return {"object": "list", "data": [_avatar_doc(request, store, n) for n in store.names()]}
+
+
+@router.get("/v1/avatars/{name}", summary="The avatar's preview image (PNG)", response_class=FileResponse, name="avatar_preview")
+def avatar_preview(name: str, request: Request) -> FileResponse:
+    path = _store(request).path_of(name) / IMAGE_FILE
+    return FileResponse(path, media_type="image/png")
+
+
+@router.get("/v1/avatars/{name}/info", summary="The avatar's details (JSON)")
+def avatar_info(name: str, request: Request) -> dict[str, Any]:
+    return _avatar_doc(request, _store(request), name)
+
+
+@router.delete("/v1/avatars/{name}", status_code=204, summary="Delete an uploaded avatar")
+def delete_avatar(name: str, request: Request) -> Response:
+    store = _store(request)
+    path = store.path_of(name)
+    if _is_builtin(store, name):
+        raise ApiError(403, f"{name!r} is a built-in avatar and cannot be deleted", field="name")
+    load_pack(path)  # only ever remove something that really is an avatar pack
+    shutil.rmtree(path)
+    return Response(status_code=204)
+
+
+@router.get("/v1/voices", summary="Installed voices and languages")
+def list_voices(request: Request) -> dict[str, Any]:
+    voices = request.app.state.voices
+    settings = request.app.state.settings
+    return {
+        "object": "list",
+        "backend": settings.speech.backend,
+        "languages": sorted({v["language"] for v in voices}),
+        "defaults": dict(settings.speech.voices),
+        "data": voices,
+    }

@@ -1,0 +1,100 @@
+"""Request bodies of the HTTP API and their checks (what a person sent, turned into a VideoSpec)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from anchor.api.errors import ApiError
+from anchor.config import BUILTIN_AVATARS, Settings
+from anchor.errors import InputError
+from anchor.face.avatar import AvatarStore
+from anchor.jobs.records import VideoSpec
+from anchor.jobs.runner import say_request_fields
+
+SIZE_RE = re.compile(r"^\s*(\d{2,4})\s*[xX×]\s*(\d{2,4})\s*$")
+ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1)}
+
+
+class VideoCreate(BaseModel):
+    """POST /v1/videos. Send JSON, or multipart/form-data with the same fields plus an `audio` file
+    instead of `text`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(None, description="What the anchor says (English or Mandarin).")
+    avatar: str | None = Field(None, description="Avatar name (GET /v1/avatars); default: the configured one.")
+    voice: str | None = Field(None, description="Voice id (GET /v1/voices); default: the language's voice.")
+    language: str | None = Field(None, description="en or zh; default: detected from the text.")
+    size: str | None = Field(None, description="Frame size WxH, e.g. 1280x720 (even numbers).")
+    aspect: Literal["16:9", "9:16", "1:1"] | None = Field(None, description="Instead of size: the aspect at the configured height.")
+    rate: int | None = Field(None, ge=80, le=450, description="Words per minute.")
+    pitch: int | None = Field(None, ge=0, le=99)
+    captions: bool = Field(False, description="Also produce SRT/VTT captions (linked when this build produces them).")
+    background: str | None = Field(None, description="Studio background (when this build supports it).")
+    callback_url: str | None = Field(None, max_length=2000, description="POSTed the job when it completes or fails (signed).")
+    rundown: Any = Field(None, description="A full rundown instead of text (not available in this build yet).")
+
+
+def to_spec(body: VideoCreate, settings: Settings, voices: list[dict[str, str]], *, has_audio: bool) -> VideoSpec:
+    """Check everything that can be checked before queueing; raise 4xx ApiErrors naming the field."""
+    api = settings.api
+    supported = say_request_fields()
+    if body.rundown is not None:
+        raise ApiError(422, "rundown jobs are not available in this build yet; send `text` (or an `audio` file) instead", field="rundown")
+    text = body.text.strip() if isinstance(body.text, str) else None
+    if has_audio and text:
+        raise ApiError(422, "send either text or an audio file, not both", field="text")
+    if has_audio and "audio" not in supported:
+        raise ApiError(422, "audio input is not available in this build yet; send `text` instead", field="audio")
+    if not has_audio:
+        if not text:
+            raise ApiError(422, "text is empty: say what the anchor should read", field="text")
+        if len(text) > api.max_text_chars:
+            raise ApiError(422, f"text is {len(text)} characters; the limit is {api.max_text_chars}", field="text")
+    if body.background is not None and "background" not in supported:
+        raise ApiError(422, "custom backgrounds are not available in this build yet; leave `background` out", field="background")
+
+    avatar = body.avatar
+    if avatar is not None:
+        try:
+            AvatarStore(settings.avatars_dir, BUILTIN_AVATARS).path_of(avatar)
+        except InputError as e:  # an unknown name in a body is a 422, not a 404
+            raise ApiError(422, str(e), field="avatar") from None
+
+    languages = sorted({v["language"] for v in voices})
+    if body.language is not None and body.language not in languages:
+        raise ApiError(422, f"unknown language {body.language!r}; available: {', '.join(languages)}", field="language")
+    if body.voice is not None:
+        ids = {v["id"] for v in voices}
+        if body.voice not in ids:
+            raise ApiError(422, f"unknown voice {body.voice!r}; GET /v1/voices lists the installed ones", field="voice")
+
+    width = height = None
+    if body.size is not None and body.aspect is not None:
+        raise ApiError(422, "give either size or aspect, not both", field="size")
+    if body.size is not None:
+        m = SIZE_RE.match(body.size)
+        if not m:
+            raise ApiError(422, f"size {body.size!r} must look like 1280x720", field="size")
+        width, height = int(m.group(1)), int(m.group(2))
+        if width % 2 or height % 2 or not (64 <= width <= 3840 and 64 <= height <= 2160):
+            raise ApiError(422, f"size {width}x{height} is not allowed: use even numbers, 64..3840 x 64..2160", field="size")
+    elif body.aspect is not None:
+        aw, ah = ASPECTS[body.aspect]
+        short = min(settings.video.width, settings.video.height)
+        width, height = (short * aw // ah, short) if aw >= ah else (short, short * ah // aw)
+        width, height = width - width % 2, height - height % 2
+
+    if body.callback_url is not None:
+        parts = urlsplit(body.callback_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ApiError(422, "callback_url must be an http:// or https:// URL", field="callback_url")
+
+    return VideoSpec(
+        text=text or None, avatar=avatar, voice=body.voice, language=body.language, rate=body.rate, pitch=body.pitch,
+        width=width, height=height, captions=body.captions, background=body.background,
+    )

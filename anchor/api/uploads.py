@@ -1,0 +1,116 @@
+"""Upload safety: size caps while reading, type from the bytes (never the name or header),
+image dimension caps before decoding, audio decoded to check it is sound of a sane length."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+from starlette.datastructures import UploadFile
+
+from anchor.api.errors import ApiError
+
+CHUNK = 1 << 16
+
+
+async def read_capped(upload: UploadFile, cap_bytes: int, field: str) -> bytes:
+    """The upload's bytes, refusing (413) as soon as more than `cap_bytes` arrive."""
+    parts: list[bytes] = []
+    total = 0
+    while chunk := await upload.read(CHUNK):
+        total += len(chunk)
+        if total > cap_bytes:
+            raise ApiError(413, f"{field} is larger than the {cap_bytes / 2**20:.0f} MB limit", field=field)
+        parts.append(chunk)
+    if total == 0:
+        raise ApiError(422, f"{field} is empty (0 bytes)", field=field)
+    return b"".join(parts)
+
+
+def sniff_image(data: bytes) -> str | None:
+    """'jpeg' | 'png' | 'webp' | 'bmp' | 'tiff' from the magic bytes, else None."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[:2] == b"BM":
+        return "bmp"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    return None
+
+
+def check_photo(data: bytes, max_side: int, field: str = "photo") -> tuple[int, int]:
+    """Refuse non-images (415) and images wider or taller than `max_side` (422), reading only the header."""
+    if sniff_image(data) is None:
+        raise ApiError(415, f"{field} is not an image (JPEG, PNG, WebP, BMP or TIFF), whatever its name says", field=field)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            raise ApiError(422, f"{field} is damaged or not a readable image ({e})", field=field) from e
+    if w > max_side or h > max_side:
+        raise ApiError(422, f"{field} is {w}x{h} px; the limit is {max_side} px on each side", field=field)
+    return w, h
+
+
+def sniff_audio(data: bytes) -> str | None:
+    """'wav' | 'mp3' | 'ogg' | 'flac' | 'm4a' from the magic bytes, else None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "wav"
+    if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return "mp3"
+    if data[:4] == b"OggS":
+        return "ogg"
+    if data[:4] == b"fLaC":
+        return "flac"
+    if data[4:8] == b"ftyp":
+        return "m4a"
+    return None
+
+
+SILENCE_PEAK = 10 ** (-50 / 20)  # -50 dBFS: below this the "speech" is silence
+
+
+def check_audio(data: bytes, max_seconds: float, field: str = "audio") -> tuple[str, float]:
+    """Decode the audio fully; return (type, seconds). Refuses non-audio (415), corrupt, silent or too long (422)."""
+    import av
+
+    kind = sniff_audio(data)
+    if kind is None:
+        raise ApiError(415, f"{field} is not an audio file (WAV, MP3, OGG, FLAC or M4A), whatever its name says", field=field)
+    samples = 0
+    rate = 0
+    peak = 0.0
+    try:
+        with av.open(io.BytesIO(data), mode="r") as container:
+            if not container.streams.audio:
+                raise ApiError(422, f"{field} has no audio stream", field=field)
+            stream = container.streams.audio[0]
+            for frame in container.decode(stream):
+                arr = frame.to_ndarray()
+                rate = frame.sample_rate
+                samples += frame.samples
+                if arr.size:
+                    if np.issubdtype(arr.dtype, np.integer):
+                        level = float(np.abs(arr.astype(np.float32)).max()) / float(np.iinfo(arr.dtype).max)
+                    else:
+                        level = float(np.abs(arr).max())
+                    peak = max(peak, level)
+                if rate and samples / rate > max_seconds:
+                    raise ApiError(422, f"{field} is longer than the {max_seconds:.0f} s limit", field=field)
+    except ApiError:
+        raise
+    except (av.error.FFmpegError, ValueError, OSError) as e:
+        raise ApiError(422, f"{field} is corrupt or truncated and cannot be decoded ({e})", field=field) from e
+    if samples == 0 or rate == 0:
+        raise ApiError(422, f"{field} is corrupt: it decodes to no sound at all", field=field)
+    if peak < SILENCE_PEAK:
+        raise ApiError(422, f"{field} is silent (peak {20 * np.log10(max(peak, 1e-9)):.0f} dBFS); send audio with speech in it", field=field)
+    return kind, samples / rate

@@ -1,0 +1,65 @@
+"""`anchor serve` (the HTTP API) and `anchor worker` (runs queued video jobs in distributed mode)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from anchor.cli.common import ConfigOpt, app, console, errors, settings_from
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        logging.getLogger("dramatiq").setLevel(logging.WARNING)
+
+
+@app.command()
+def serve(
+    host: Optional[str] = typer.Option(None, "--host", help="Address to listen on (default: api.host)."),
+    port: Optional[int] = typer.Option(None, "--port", "-p", help="Port (default: api.port)."),
+    config: Optional[Path] = ConfigOpt,
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs). Jobs run in-process (embedded) or on
+    `anchor worker` processes (api.mode: distributed)."""
+    import uvicorn
+
+    from anchor.api import create_app
+
+    settings = settings_from(config)
+    api = settings.api.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    settings = settings.model_copy(update={"api": api})
+    _logging(verbose)
+    with errors():
+        application = create_app(settings)
+    if not api.keys:
+        console.print("[yellow]warning:[/] no API keys configured (api.keys): anyone who can reach the port can use the API")
+    uvicorn.run(application, host=api.host, port=api.port, log_level="info" if verbose else "warning", access_log=verbose)
+
+
+@app.command()
+def worker(
+    threads: Optional[int] = typer.Option(None, "--threads", help="Jobs run at once (default: api.worker_threads)."),
+    config: Optional[Path] = ConfigOpt,
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Run video jobs from the Redis queue (api.mode: distributed) until SIGTERM/Ctrl-C."""
+    from anchor.errors import InputError
+    from anchor.jobs.distributed import run_worker, wait_for_redis
+
+    settings = settings_from(config)
+    if threads is not None:
+        settings = settings.model_copy(update={"api": settings.api.model_copy(update={"worker_threads": threads})})
+    _logging(verbose)
+    with errors():
+        if settings.api.mode != "distributed":
+            raise InputError("`anchor worker` needs api.mode: distributed (embedded mode runs jobs inside `anchor serve`)", field="api.mode")
+        try:
+            wait_for_redis(settings.api.redis_url, timeout_s=15)
+        except Exception as e:
+            raise InputError(f"cannot reach Redis at {settings.api.redis_url}: {e}", field="api.redis_url") from None
+        run_worker(settings)

@@ -1,0 +1,40 @@
+"""`anchor train-lipsync`: train the audio-to-mouth model on speech synthesized here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from anchor.cli.common import app, errors, out
+
+
+@app.command("train-lipsync")
+def train_lipsync(
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Where to write the weights (default: the committed file in anchor/lipsync/model/)."
+    ),
+    seed: int = typer.Option(7, help="Seed for the data plan, augmentation and initialization."),
+    english: int = typer.Option(1800, help="English espeak utterances."),
+    mandarin: int = typer.Option(500, help="Mandarin espeak utterances."),
+    other: int = typer.Option(300, help="Pseudo-word utterances in de/es/fr/it/pt."),
+    piper: int = typer.Option(0, help="Piper-voice utterances (0 keeps the Piper voice held out for evaluation)."),
+    copies: int = typer.Option(2, help="Augmented copies of each utterance."),
+    steps: int = typer.Option(3000, min=10, help="Optimizer steps."),
+    batch: int = typer.Option(16, help="Crops per step."),
+    channels: int = typer.Option(96, help="Network width."),
+    lr: Optional[float] = typer.Option(None, help="Peak learning rate (default 2e-3)."),
+) -> None:
+    """Synthesize training speech with known timing, augment it, and train the audio-to-mouth model."""
+    from anchor.lipsync.model.infer import DEFAULT_WEIGHTS
+    from anchor.lipsync.model.train import TrainConfig, train
+
+    output = output or DEFAULT_WEIGHTS
+    cfg = TrainConfig(
+        seed=seed, english=english, mandarin=mandarin, other=other, piper=piper, copies=copies,
+        steps=steps, batch=batch, channels=channels, **({"lr": lr} if lr is not None else {}),
+    )  # fmt: skip
+    with errors():
+        meta = train(cfg, output, log=lambda m: out.print(m, highlight=False))
+    out.print(f"trained in {meta['data_seconds']} s (data) + {meta['train_seconds']} s (training): {output}")

@@ -1,0 +1,112 @@
+"""Evaluate the audio-to-mouth model against the plain audio-energy baseline on held-out speech.
+
+    .venv/bin/python -m bench.lipsync_eval [--weights PATH] [--sentences N]
+
+Sets (none of it used in training):
+- held-out espeak voices (whole accents en-gb-scotland, en-gb-x-gbcwmd, yue, and variants never
+  trained on) speaking held-out sentences, clean and augmented (noise, reverb, codecs, level);
+- seen espeak voices (en-us, en-gb, cmn) speaking held-out sentences;
+- the Piper voice (en_US-joe-medium), held out of the committed model's training, on held-out sentences.
+Truth is the timing path's track from the exact phoneme timings. Prints a markdown table and
+the model's inference cost per video frame (1 torch thread).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from anchor.lipsync.coarticulation import mouth_track_from_phonemes
+from anchor.lipsync.model.corpus import HELD_OUT_SENTENCES, sentences
+from anchor.lipsync.model.data import FPS, HELD_OUT_EVAL_VOICES, augment, speech_settings
+from anchor.lipsync.model.evaluate import Figures, energy_baseline, figures
+from anchor.lipsync.model.infer import AudioMouthModel
+from anchor.lipsync.track import MouthTrack
+
+
+def held_out_texts(lang: str, n_generated: int, rng: np.random.Generator) -> list[str]:
+    kind = "en" if lang == "en" else "zh"
+    return list(HELD_OUT_SENTENCES[lang]) + sentences(kind, n_generated, rng, held_out=True)
+
+
+def run_set(model: AudioMouthModel, clips: list[tuple[np.ndarray, MouthTrack]]) -> tuple[Figures, Figures]:
+    preds = [model.mouth_track(pcm, FPS) for pcm, _ in clips]
+    base = [energy_baseline(pcm, FPS) for pcm, _ in clips]
+    truths = [t for _, t in clips]
+    return figures(preds, truths), figures(base, truths)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--weights", type=Path, default=None)
+    ap.add_argument("--sentences", type=int, default=4, help="generated held-out sentences per language (plus the fixed ones)")
+    ap.add_argument("--no-piper", action="store_true")
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(1)
+    from anchor.speech.espeak import EspeakBackend
+
+    model = AudioMouthModel.load(args.weights)
+    rng = np.random.default_rng(2024)
+    texts = {lang: held_out_texts(lang, args.sentences, rng) for lang in ("en", "zh")}
+    espeak = EspeakBackend(speech_settings())
+
+    def clip(speech) -> tuple[np.ndarray, MouthTrack]:  # type: ignore[no-untyped-def]
+        return speech.pcm, mouth_track_from_phonemes(speech.phonemes, speech.n_samples, FPS)
+
+    held, held_aug, seen = [], [], []
+    aug_rng = np.random.default_rng(99)
+    for lang, voice in HELD_OUT_EVAL_VOICES:
+        for text in texts[lang]:
+            sp = espeak.synthesize(text, language=lang, voice=voice)
+            held.append(clip(sp))
+            pcm, ph = augment(sp.pcm, sp.phonemes, aug_rng)
+            held_aug.append((pcm, mouth_track_from_phonemes(ph, pcm.size, FPS)))
+    for lang, voice in (("en", "en-us"), ("en", "en-gb"), ("zh", "cmn")):
+        for text in texts[lang]:
+            seen.append(clip(espeak.synthesize(text, language=lang, voice=voice)))
+    sets: list[tuple[str, list[tuple[np.ndarray, MouthTrack]]]] = [
+        ("held-out espeak voices, held-out sentences", held),
+        ("same, augmented (noise/reverb/codec/level)", held_aug),
+        ("seen espeak voices, held-out sentences", seen),
+    ]
+    if not args.no_piper:
+        from anchor.speech.piper import PiperBackend
+
+        piper = PiperBackend(speech_settings())
+        sets.append(("Piper en_US-joe (held out), held-out sentences", [clip(piper.synthesize(t, language="en")) for t in texts["en"]]))
+
+    trained_on = model.meta.get("recipe", {})
+    print(f"weights: {args.weights or 'committed'}; recipe: {trained_on}")
+    print()
+    print("| set | frames | system | r (opening) | viseme acc. | closure recall | best lag (frames) |")
+    print("|---|---|---|---|---|---|---|")
+    for name, clips in sets:
+        m, b = run_set(model, clips)
+        for label, f in (("model", m), ("energy baseline", b)):
+            print(f"| {name} | {f.frames} | {label} | {f.r:.3f} | {f.viseme_accuracy:.3f} | "
+                  f"{f.closure_recall:.3f} ({f.closures}) | {f.best_lag:+d} |")  # fmt: skip
+
+    # Inference cost: one 30 s clip, whole-clip inference (features + network + pooling).
+    pcm = np.concatenate([c[0] for c in held])[: 30 * 48000]
+    model.mouth_track(pcm, FPS)
+    reps = 5
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        model.mouth_track(pcm, FPS)
+    per_frame = (time.perf_counter() - t0) / reps / (pcm.size / 1920)
+    n_params = sum(p.numel() for p in model.net.parameters())
+    weights = args.weights or Path(__import__("anchor.lipsync.model.infer", fromlist=["x"]).DEFAULT_WEIGHTS)
+    print()
+    print(f"inference: {per_frame * 1000:.3f} ms per 25 fps video frame (1 thread, features included); "
+          f"{n_params} parameters, weights {Path(weights).stat().st_size / 1e6:.2f} MB, "
+          f"look-ahead {model.lookahead * 10} ms")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

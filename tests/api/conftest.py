@@ -1,0 +1,66 @@
+"""Fixtures: one embedded `anchor serve` per session with two API keys, tiny 320x180 renders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import importlib.util
+import sys
+
+import pytest
+
+# The suite runs with --import-mode=importlib (no package __init__ files): make the helper
+# module importable as `api_harness` for the test modules of this folder.
+_spec = importlib.util.spec_from_file_location("api_harness", Path(__file__).with_name("harness.py"))
+assert _spec is not None and _spec.loader is not None
+api_harness = importlib.util.module_from_spec(_spec)
+sys.modules["api_harness"] = api_harness
+_spec.loader.exec_module(api_harness)
+
+ApiServer, free_port, write_config = api_harness.ApiServer, api_harness.free_port, api_harness.write_config
+
+KEYS, WEBHOOK_SECRET = api_harness.KEYS, api_harness.WEBHOOK_SECRET
+
+
+@pytest.fixture(scope="session")
+def api_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("api")
+
+
+@pytest.fixture(scope="session")
+def server(api_dir: Path) -> Iterator[ApiServer]:
+    port = free_port()
+    config = write_config(
+        api_dir / "config.yaml",
+        {
+            "port": port,
+            "storage_dir": str(api_dir / "storage"),
+            "keys": KEYS,
+            "workers": 1,
+            "rate_limit_per_minute": 600,
+            "rate_limit_burst": 40,
+            "max_text_chars": 500,
+            "max_photo_mb": 2,
+            "max_photo_side": 4000,
+            "max_audio_seconds": 20,
+            "webhook_secret": WEBHOOK_SECRET,
+            "webhook_backoff_s": 0.2,
+        },
+        avatars_dir=str(api_dir / "avatars"),
+    )
+    srv = ApiServer(config, port, api_dir / "serve.log")
+    yield srv
+    srv.proc.stop()
+
+
+@pytest.fixture()
+def alice(server: ApiServer):
+    with server.client(KEYS["alice"]) as c:
+        yield c
+
+
+@pytest.fixture()
+def bob(server: ApiServer):
+    with server.client(KEYS["bob"]) as c:
+        yield c

@@ -1,0 +1,161 @@
+"""Real processes for API tests: `anchor serve`, `anchor worker` and redis-server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+FINAL = {"completed", "failed", "cancelled"}
+KEYS = {"alice": "key-alice-1234", "bob": "key-bob-5678", "limited": "key-limited-0000"}
+WEBHOOK_SECRET = "whsec-test-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_config(path: Path, api: dict[str, Any], **top: Any) -> Path:
+    data = {"video": {"width": 320, "height": 180}, **top, "api": api}
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+class Proc:
+    """A child process we started; stopped by its own pid only."""
+
+    def __init__(self, args: list[str], log: Path) -> None:
+        self.log = log
+        self._fh = open(log, "ab")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.p = subprocess.Popen(args, stdout=self._fh, stderr=subprocess.STDOUT, env=env)
+
+    @property
+    def pid(self) -> int:
+        return self.p.pid
+
+    def alive(self) -> bool:
+        return self.p.poll() is None
+
+    def kill(self) -> None:
+        if self.alive():
+            self.p.send_signal(signal.SIGKILL)
+        self.p.wait(10)
+        self._fh.close()
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.alive():
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.p.send_signal(signal.SIGKILL)
+                self.p.wait(10)
+        self._fh.close()
+
+    def tail(self, n: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-n:]
+
+
+def anchor_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "anchor", *args]
+
+
+class ApiServer:
+    """`anchor serve -c config` on a free 127.0.0.1 port."""
+
+    def __init__(self, config: Path, port: int, log: Path) -> None:
+        self.config, self.port, self.url = config, port, f"http://127.0.0.1:{port}"
+        self.proc = Proc(anchor_cmd("serve", "-c", str(config)), log)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if not self.proc.alive() or time.monotonic() > deadline:
+                out = self.proc.tail()
+                self.proc.kill()
+                raise RuntimeError(f"anchor serve did not come up:\n{out}")
+            time.sleep(0.2)
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+
+class RedisServer:
+    """redis-server on a free 127.0.0.1 port, no persistence, started and stopped by pid."""
+
+    def __init__(self, workdir: Path) -> None:
+        exe = shutil.which("redis-server")
+        if exe is None:
+            raise FileNotFoundError("redis-server is not installed (bash scripts/setup.sh installs it as root)")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = Proc(
+            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+            workdir / "redis.log",
+        )
+        import redis
+
+        deadline = time.monotonic() + 15
+        client = redis.Redis(port=self.port)
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or not self.proc.alive():
+                    raise RuntimeError(self.proc.tail())
+                time.sleep(0.05)
+        client.close()
+
+
+def wait_job(client: httpx.Client, job_id: str, timeout: float = 90, until: set[str] = FINAL) -> tuple[dict, list[tuple[str, float]]]:
+    """Poll until the job is in `until`; returns (job, the (stage, percent) pairs seen)."""
+    seen: list[tuple[str, float]] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        r = client.get(f"/v1/videos/{job_id}")
+        assert r.status_code == 200, r.text
+        job = r.json()
+        if not seen or seen[-1] != (job["stage"], job["percent"]):
+            seen.append((job["stage"], job["percent"]))
+        if job["state"] in until:
+            return job, seen
+        assert time.monotonic() < deadline, f"job {job_id} still {job['state']} after {timeout} s: {job}"
+        time.sleep(0.05)
+
+
+def wait_for(pred, timeout: float = 60, interval: float = 0.05, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(interval)
+
+
+LONG_TEXT = " ".join(
+    [
+        "Good evening and welcome to the late bulletin.",
+        "The city council met today to discuss the new budget for public transport, parks and libraries.",
+        "After a long debate the members agreed to extend the evening bus service and to repair three bridges.",
+        "In sport, the home team won its third match in a row and now leads the regional table.",
+        "The weather stays mild tomorrow with light rain in the morning and sunshine in the afternoon.",
+    ]
+)
