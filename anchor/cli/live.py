@@ -55,7 +55,7 @@ def live(
     playlist = cfg.idle.playlist if cfg.idle.policy == "playlist" else None
     channel = Channel(
         settings, queue, make_speech_backend(settings.speech), avatar, sinks, SystemClock(),
-        width=cfg.width, height=cfg.height, fps=cfg.fps, recover=cfg.recover, idle_playlist=playlist, idle_motion=cfg.idle.motion,
+        width=cfg.width, height=cfg.height, fps=cfg.fps, recover=cfg.recover, idle_playlist=playlist, idle_motion=cfg.idle.motion, ticker=cfg.ticker,
     )  # fmt: skip
     channel.listeners.append(lambda e: console.print(f"[dim]frame {e.frame}[/] item {e.item_id} {e.kind} {e.reason}"))
     api = ApiServer(channel_app(channel, cfg.control.api_key, broadcaster), cfg.control.host, cfg.control.port)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
+from pathlib import Path
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -20,7 +22,7 @@ from anchor.face.avatar import AvatarPack
 from anchor.face.blink import BlinkSchedule
 from anchor.face.motion import IdleMotion
 from anchor.face.renderer import FaceRenderer
-from anchor.lipsync.coarticulation import mouth_track_from_phonemes
+from anchor.jobs.say import mouth_track_for, speech_from_file
 from anchor.live.events import Event, EventHub
 from anchor.live.items import Item
 from anchor.live.program import PreparedItem, ProgramTimeline, TimelineEvent
@@ -71,6 +73,7 @@ class Channel:
         idle_playlist: str | None = None,
         prepare_ahead: int = 2,
         idle_motion: float = 1.0,
+        ticker: Sequence[str] = (),
     ) -> None:
         self.queue = queue
         self.speech = speech
@@ -87,7 +90,12 @@ class Channel:
             BlinkSchedule(settings.face.blink_min_s, settings.face.blink_max_s, settings.face.seed),
             IdleMotion(settings.face.seed, idle_motion) if idle_motion > 0 else None,
         )
-        self.timeline = ProgramTimeline(renderer, PresenterShot(width, height, place, renderer.size), fps)
+        shot = PresenterShot(width, height, place, renderer.size)
+        if ticker:
+            shot.set_ticker(list(ticker))
+            now = datetime.now().astimezone()
+            shot.set_clock(now.hour * 3600 + now.minute * 60 + now.second)  # then runs on program time
+        self.timeline = ProgramTimeline(renderer, shot, fps)
         self.timeline.listeners.append(self._on_timeline)
         self.pacer = FramePacer(fps, clock)
         self.listeners: list[Callable[[ChannelEvent], None]] = []
@@ -212,12 +220,16 @@ class Channel:
     # -- preparation ---------------------------------------------------------------------
 
     def prepare(self, item: Item) -> PreparedItem:
-        """Speech and mouth track for `item` (raises AnchorError for what cannot be spoken)."""
-        if item.text is None:
-            raise AnchorError("audio items need the audio-to-mouth model, which is not built yet")
-        speech = self.speech.synthesize(item.text, language=item.language, voice=item.voice)
-        track = mouth_track_from_phonemes(speech.phonemes, speech.n_samples, self.fps)
-        return PreparedItem(item.id, item.title, speech, track)
+        """Speech and mouth track for `item` (raises AnchorError for what cannot be spoken).
+
+        Text goes through the speech backend; a recorded audio file is decoded and its mouth
+        comes from the audio-to-mouth model (as does speech from backends without timings).
+        """
+        if item.audio_path is not None:
+            speech = speech_from_file(Path(item.audio_path), item.language, item.text or "")
+        else:
+            speech = self.speech.synthesize(item.text or "", language=item.language, voice=item.voice)
+        return PreparedItem(item.id, item.title, speech, mouth_track_for(speech, self.fps))
 
     def _prepare_loop(self) -> None:
         while not self._stop.is_set():

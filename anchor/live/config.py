@@ -79,6 +79,7 @@ class ChannelConfig(BaseModel):
     outputs: list[OutputConfig] = Field(default_factory=list)
     idle: IdleConfig = Field(default_factory=IdleConfig)
     recover: Literal["replay", "skip"] = "replay"
+    ticker: list[str] = Field(default_factory=list, description="Ticker items scrolling under the anchor (empty: none).")
     control: ControlConfig = Field(default_factory=ControlConfig)
     webrtc: WebRtcConfig = Field(default_factory=WebRtcConfig)
 

@@ -89,6 +89,9 @@ class ProgramTimeline:
         pcm = np.zeros(n * self.spf, np.int16)
         pcm[: min(item.speech.n_samples, len(pcm))] = item.speech.pcm[: len(pcm)]
         self._on_air = _OnAir(item, self.frame_index, self.frame_index + n, pcm)
+        self.shot.clear_schedule(self.frame_index)  # keeps a 24/7 schedule from growing
+        if item.title:
+            self.shot.show_lower_third(item.title, start=self.frame_index, end=self.frame_index + n)
         self._emit("started", item.item_id)
 
     def cut_at_sentence_end(self) -> int:
@@ -116,6 +119,6 @@ class ProgramTimeline:
         else:
             k = n - air.start_frame
             mouth, audio = air.item.track.params[k], air.pcm[k * self.spf : (k + 1) * self.spf]
-        image = self.shot.compose(self.renderer.render(mouth, n / self.fps))
+        image = self.shot.compose(self.renderer.render(mouth, n / self.fps), n)
         self.frame_index += 1
         return VideoFrame(n, image, self.fps), AudioChunk(n * self.spf, audio)

@@ -132,3 +132,21 @@ def test_interrupt_at_sentence_end_lets_the_sentence_finish(channel_parts) -> No
     ).sentences[0].end
     assert cut - start == -(-prepared_first_sentence_end // 1920)  # cut exactly where the sentence ends
     assert queue.get(story.id).state == "skipped"
+
+
+def test_an_audio_file_item_plays_for_its_length_and_a_missing_file_fails(channel_parts, settings: Settings, tmp_path: Path) -> None:  # noqa: ANN001
+    from anchor.speech.audio_in import encode_audio
+
+    channel, queue, sink, events, _ = channel_parts
+    voice = make_speech_backend(settings.speech).synthesize("Hello from a recorded voice. Good evening.")
+    path = tmp_path / "voice.wav"
+    encode_audio(voice.pcm, path)
+    item = queue.add(ItemIn(audio_path=str(path), title="Recorded"))
+    missing = queue.add(ItemIn(audio_path=str(tmp_path / "missing.mp3")))
+    with channel:
+        wait_for(lambda: ("finished", item.id) in kinds(events) and queue.get(missing.id).state == "failed")
+    start = next(e.frame for e in events if e.kind == "started" and e.item_id == item.id)
+    end = next(e.frame for e in events if e.kind == "finished" and e.item_id == item.id)
+    assert abs((end - start) / 25 - voice.duration) <= 0.05
+    assert any(sink.loud[start:end])
+    assert "audio" in (queue.get(missing.id).reason or "")
