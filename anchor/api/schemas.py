@@ -33,10 +33,12 @@ class VideoCreate(BaseModel):
     aspect: Literal["16:9", "9:16", "1:1"] | None = Field(None, description="Instead of size: the aspect at the configured height.")
     rate: int | None = Field(None, ge=80, le=450, description="Words per minute.")
     pitch: int | None = Field(None, ge=0, le=99)
-    captions: bool = Field(False, description="Also produce SRT/VTT captions (linked when this build produces them).")
+    captions: bool = Field(True, description="Also write SRT and WebVTT captions timed from the spoken words.")
     background: str | None = Field(None, description="Studio background (when this build supports it).")
     callback_url: str | None = Field(None, max_length=2000, description="POSTed the job when it completes or fails (signed).")
-    rundown: Any = Field(None, description="A full rundown instead of text (not available in this build yet).")
+    rundown: Any = Field(
+        None, description="A full rundown (same schema as `anchor render`; `anchor render --schema` prints it) instead of text."
+    )
 
 
 def to_spec(body: VideoCreate, settings: Settings, voices: list[dict[str, str]], *, has_audio: bool) -> VideoSpec:
@@ -44,7 +46,7 @@ def to_spec(body: VideoCreate, settings: Settings, voices: list[dict[str, str]],
     api = settings.api
     supported = say_request_fields()
     if body.rundown is not None:
-        raise ApiError(422, "rundown jobs are not available in this build yet; send `text` (or an `audio` file) instead", field="rundown")
+        return _rundown_spec(body, has_audio)
     text = body.text.strip() if isinstance(body.text, str) else None
     if has_audio and text:
         raise ApiError(422, "send either text or an audio file, not both", field="text")
@@ -98,3 +100,28 @@ def to_spec(body: VideoCreate, settings: Settings, voices: list[dict[str, str]],
         text=text or None, avatar=avatar, voice=body.voice, language=body.language, rate=body.rate, pitch=body.pitch,
         width=width, height=height, captions=body.captions, background=body.background,
     )
+
+
+def _rundown_spec(body: VideoCreate, has_audio: bool) -> VideoSpec:
+    """Validate a rundown job. Rundowns sent over HTTP may not name files on the server."""
+    from anchor.rundown.load import parse_rundown
+
+    if has_audio or (isinstance(body.text, str) and body.text.strip()):
+        raise ApiError(422, "send either a rundown or text/audio, not both", field="rundown")
+    try:
+        rundown = parse_rundown(body.rundown)
+    except InputError as e:
+        raise ApiError(422, str(e), field=f"rundown.{e.field}" if e.field and e.field != "rundown" else "rundown") from None
+    prog = rundown.programme
+    refs = [("programme.logo", prog.logo), ("programme.background.image", prog.background.image),
+            ("programme.background.video", prog.background.video)]  # fmt: skip
+    for i, story in enumerate(rundown.stories):
+        refs.append((f"stories[{i}].audio", story.audio))
+        if story.media:
+            refs += [(f"stories[{i}].media.image", story.media.image), (f"stories[{i}].media.video", story.media.video)]
+    for where, ref in refs:
+        if ref is not None:
+            raise ApiError(
+                422, f"{where}: rundowns sent to the API cannot reference files on the server; leave it out", field=f"rundown.{where}"
+            )
+    return VideoSpec(rundown=body.rundown, captions=body.captions)

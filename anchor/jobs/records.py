@@ -42,8 +42,9 @@ class VideoSpec(BaseModel):
     pitch: int | None = None
     width: int | None = None
     height: int | None = None
-    captions: bool = False
+    captions: bool = True
     background: str | None = None
+    rundown: dict[str, Any] | None = Field(None, description="A full rundown (anchor/rundown/model.py) instead of text.")
 
 
 class JobError(BaseModel):

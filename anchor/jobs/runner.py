@@ -75,7 +75,7 @@ def build_say_request(record: JobRecord, job_dir: Path) -> SayRequest:
     }
     optional = {
         "audio": job_dir / spec.audio_file if spec.audio_file else None,
-        "captions": spec.captions or None,
+        "captions": spec.captions,
         "background": spec.background,
     }
     for name, value in optional.items():
@@ -118,11 +118,14 @@ def run_job(ctx: JobContext, job_id: str, worker: str | None = None) -> JobRecor
         _check_still_ours(ctx.store.mutate(job_id, update), me)
 
     try:
-        request = build_say_request(record, job_dir)
-        result = say(ctx.settings, request, progress)
-        outputs = [VIDEO_FILE, *_collect_captions(result, job_dir)]
-        duration = float(result.speech.duration)
-        frames = int(result.frames)
+        if record.spec.rundown is not None:
+            outputs, duration, frames = _render_rundown_job(ctx, record, job_dir, progress)
+        else:
+            request = build_say_request(record, job_dir)
+            result = say(ctx.settings, request, progress)
+            outputs = [VIDEO_FILE, *_collect_captions(result, job_dir)]
+            duration = float(result.speech.duration)
+            frames = int(result.frames)
     except (JobCancelled, JobTakenOver) as e:
         log.info("job %s: stopped (%s)", job_id, type(e).__name__)
         current = ctx.store.get(job_id)
@@ -139,6 +142,30 @@ def run_job(ctx: JobContext, job_id: str, worker: str | None = None) -> JobRecor
         log.exception("job %s failed", job_id)
         return _finish(ctx, job_id, me, state="failed", error=JobError(message=f"rendering failed: {e}", retryable=True))
     return _finish(ctx, job_id, me, state="completed", outputs=outputs, duration_s=duration, frames=frames)
+
+
+def _render_rundown_job(
+    ctx: JobContext, record: JobRecord, job_dir: Path, progress: Callable[[str, float], None]
+) -> tuple[list[str], float, int]:
+    """A rundown job: render the bulletin; its captions land beside the video."""
+    from anchor.jobs.render import render_rundown
+    from anchor.rundown.load import parse_rundown
+
+    rundown = parse_rundown(record.spec.rundown)
+    n = max(1, len(rundown.stories))
+
+    def story_progress(stage: str, story: int, fraction: float) -> None:
+        done = 0.0 if story < 0 else 1.0 if story >= n else (story + fraction) / n
+        progress(stage, min(done, 0.999) if stage == "render" else done)
+
+    result = render_rundown(ctx.settings, rundown, job_dir / VIDEO_FILE, story_progress, content_id=record.id)
+    outputs = [VIDEO_FILE]
+    if record.spec.captions:
+        outputs += _collect_captions(result, job_dir)
+    else:
+        for p in (result.srt, result.vtt):
+            p.unlink(missing_ok=True)
+    return outputs, result.frames / result.fps, int(result.frames)
 
 
 def _check_still_ours(record: JobRecord | None, me: str) -> None:

@@ -45,6 +45,7 @@ class SayRequest:
     width: int | None = None
     height: int | None = None
     audio: Path | None = None
+    captions: bool = True
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class SayResult:
     speech: Speech
     track: MouthTrack
     frames: int
+    captions: tuple[Path, ...] = ()
 
 
 def render_speech_video(
@@ -119,7 +121,12 @@ def say(settings: Settings, request: SayRequest, progress: Progress | None = Non
         output, width, height, fps, crf=v.crf, preset=v.preset, threads=v.threads, metadata=disclosure_tags(speech.language)
     ) as sink:
         frames = render_speech_video(speech, track, renderer, shot, sink, progress)
-    return SayResult(output, speech, track, frames)
+    captions: tuple[Path, ...] = ()
+    if request.captions and speech.words:
+        from anchor.captions import build_cues, write_captions
+
+        captions = write_captions(output, build_cues(request.text, speech.words, fps), speech.language)
+    return SayResult(output, speech, track, frames, captions)
 
 
 def speech_from_file(path: Path, language: str | None, text: str = "") -> Speech:

@@ -73,7 +73,7 @@ def test_job_creation_is_rate_limited_per_key(server, alice) -> None:
         ({"text": "Hi.", "rate": 5}, "rate", ""),
         ({"text": "Hi.", "callback_url": "ftp://example/x"}, "callback_url", "http"),
         ({"text": "Hi.", "colour": "red"}, "colour", ""),
-        ({"rundown": {"items": [{"kind": "nonsense"}]}}, "rundown", "rundown"),
+        ({"rundown": {"items": [{"kind": "nonsense"}]}}, "rundown.programme", "field required"),
     ],
 )
 def test_bad_video_requests_get_422_naming_the_field(alice, body, field, words) -> None:

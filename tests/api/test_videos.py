@@ -29,7 +29,7 @@ def test_create_poll_download_plays_with_the_spoken_length(alice, tmp_path: Path
     assert done["attempts"] == 1 and done["error"] is None
     percents = [p for _, p in seen]
     assert percents == sorted(percents), "percent never goes back"
-    assert set(done["links"]) == {"self", "video"}, "no captions links when no captions were produced"
+    assert set(done["links"]) >= {"self", "video"}
 
     r = alice.get(done["links"]["video"])
     assert r.status_code == 200 and r.headers["content-type"] == "video/mp4"
@@ -44,6 +44,27 @@ def test_create_poll_download_plays_with_the_spoken_length(alice, tmp_path: Path
     assert abs(info.audio_duration_s - spoken) < 0.1
     assert abs(info.video_duration_s - spoken) < 0.1
     assert info.video_frames == done["frames"]
+
+    # captions come with the video, timed from the spoken words, and parse as SRT / WebVTT
+    import srt
+    import webvtt
+
+    caption_links = {k: v for k, v in done["links"].items() if k not in ("self", "video")}
+    assert len(caption_links) == 2, done["links"]
+    texts = {}
+    for link in caption_links.values():
+        r = alice.get(link)
+        assert r.status_code == 200
+        texts[link.rsplit(".", 1)[-1]] = r.text
+    cues = list(srt.parse(texts["srt"]))
+    assert cues and "Good evening" in cues[0].content
+    assert cues[-1].end.total_seconds() <= spoken + 0.05
+    vtt = tmp_path / "c.vtt"
+    vtt.write_text(texts["vtt"])
+    assert [c.text for c in webvtt.read(str(vtt))] and texts["vtt"].startswith("WEBVTT")
+
+    bare = wait_job(alice, create(alice, {"text": "No captions please.", "captions": False})["id"])[0]
+    assert set(bare["links"]) == {"self", "video"}
 
 
 def test_download_supports_range_requests(alice) -> None:
