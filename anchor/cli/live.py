@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from anchor.cli.common import ConfigOpt, app, console, errors, out, settings_from
-from anchor.config import BUILTIN_AVATARS
 
 queue_app = typer.Typer(help="Edit a channel's script queue (works while the channel runs).", no_args_is_help=True)
 app.add_typer(queue_app, name="queue")
@@ -25,38 +24,18 @@ def live(
     import signal
     import threading
 
-    from anchor.face.avatar import AvatarStore
-    from anchor.live.channel import Channel
     from anchor.live.api import channel_app
     from anchor.live.config import load_channel_config
+    from anchor.live.runtime import build_channel
     from anchor.live.server import ApiServer
-    from anchor.live.store import ScriptQueue
-    from anchor.speech.registry import make_speech_backend
-    from streaming.clock import SystemClock
-    from streaming.rtmp import RtmpSink
-    from streaming.webrtc import IceServer, WebRtcBroadcaster, pin_host_addresses
 
     settings = settings_from(config)
     with errors():
         cfg = load_channel_config(channel_file)
-        avatar = AvatarStore(settings.avatars_dir, BUILTIN_AVATARS).load(cfg.avatar)
-        cfg.queue_db.parent.mkdir(parents=True, exist_ok=True)
-        queue = ScriptQueue(cfg.queue_db)
-    sinks: list = [RtmpSink(o.url, cfg.width, cfg.height, cfg.fps, video_bitrate=o.video_bitrate, preset=o.preset) for o in cfg.outputs]
-    broadcaster = None
-    if cfg.webrtc.enabled:
-        if cfg.webrtc.host_addresses:
-            pin_host_addresses(cfg.webrtc.host_addresses)
-        ice = [IceServer(s.urls, s.username, s.credential) for s in cfg.webrtc.ice_servers]
-        broadcaster = WebRtcBroadcaster(cfg.fps, ice_servers=ice, max_viewers=cfg.webrtc.max_viewers)
-        sinks.append(broadcaster)
+        runtime = build_channel(settings, cfg)
+    channel, queue, broadcaster = runtime.channel, runtime.queue, runtime.broadcaster
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    playlist = cfg.idle.playlist if cfg.idle.policy == "playlist" else None
-    channel = Channel(
-        settings, queue, make_speech_backend(settings.speech), avatar, sinks, SystemClock(),
-        width=cfg.width, height=cfg.height, fps=cfg.fps, recover=cfg.recover, idle_playlist=playlist, idle_motion=cfg.idle.motion, ticker=cfg.ticker,
-    )  # fmt: skip
     channel.listeners.append(lambda e: console.print(f"[dim]frame {e.frame}[/] item {e.item_id} {e.kind} {e.reason}"))
     api = ApiServer(channel_app(channel, cfg.control.api_key, broadcaster), cfg.control.host, cfg.control.port)
     try:

@@ -21,24 +21,44 @@ def _logging(verbose: bool) -> None:
 def serve(
     host: Optional[str] = typer.Option(None, "--host", help="Address to listen on (default: api.host)."),
     port: Optional[int] = typer.Option(None, "--port", "-p", help="Port (default: api.port)."),
+    channel: list[Path] = typer.Option([], "--channel", help="Also run this 24/7 channel; its control API is at /v1/channels/NAME (repeatable)."),
     config: Optional[Path] = ConfigOpt,
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs). Jobs run in-process (embedded) or on
     `anchor worker` processes (api.mode: distributed)."""
+    import contextlib
+
     import uvicorn
 
     from anchor.api import create_app
+    from anchor.live.api import channel_router
+    from anchor.live.config import load_channel_config
+    from anchor.live.runtime import build_channel
+    from anchor.live.webrtc_api import whep_router
 
     settings = settings_from(config)
     api = settings.api.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
     settings = settings.model_copy(update={"api": api})
     _logging(verbose)
+    runtimes, routers = [], []
     with errors():
-        application = create_app(settings)
+        for path in channel:
+            runtime = build_channel(settings, load_channel_config(path))
+            prefix = f"/v1/channels/{runtime.config.name}"
+            routers.append((channel_router(runtime.channel, list(api.keys.values())), prefix))
+            if runtime.broadcaster is not None:
+                routers.append((whep_router(runtime.broadcaster), prefix))
+            runtimes.append(runtime)
+        application = create_app(settings, extra_routers=routers)
     if not api.keys:
         console.print("[yellow]warning:[/] no API keys configured (api.keys): anyone who can reach the port can use the API")
-    uvicorn.run(application, host=api.host, port=api.port, log_level="info" if verbose else "warning", access_log=verbose)
+    with contextlib.ExitStack() as stack:
+        for runtime in runtimes:
+            stack.callback(runtime.close)
+            stack.enter_context(runtime.channel)
+            console.print(f"channel {runtime.config.name!r} on air; control API at /v1/channels/{runtime.config.name}")
+        uvicorn.run(application, host=api.host, port=api.port, log_level="info" if verbose else "warning", access_log=verbose)
 
 
 @app.command()

@@ -7,6 +7,7 @@ and `anchor serve` can mount it under /v1/channels/{name}.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Collection
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
@@ -63,24 +64,25 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(422, f"{field or 'request'}: {first.get('msg', 'invalid')}", field)
 
 
-def require_key(api_key: str | None):  # noqa: ANN201 - a FastAPI dependency
-    """A dependency that checks `Authorization: Bearer KEY` (or X-API-Key) when a key is configured."""
+def require_key(api_key: str | Collection[str] | None):  # noqa: ANN201 - a FastAPI dependency
+    """A dependency that checks `Authorization: Bearer KEY` (or X-API-Key) when a key (or keys) is configured."""
+    keys = [api_key] if isinstance(api_key, str) else list(api_key or ())
 
     async def check(request: Request) -> None:
-        if not api_key:
+        if not keys:
             return
         # EventSource cannot send headers, so the key may also come as ?key=
         given = request.headers.get("x-api-key") or request.query_params.get("key") or ""
         auth = request.headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
             given = auth[7:].strip()
-        if not given or not hmac.compare_digest(given.encode(), api_key.encode()):
+        if not given or not any(hmac.compare_digest(given.encode(), k.encode()) for k in keys):
             raise HTTPException(401, detail="missing or wrong API key: send 'Authorization: Bearer <key>'")
 
     return check
 
 
-def channel_router(channel: Channel, api_key: str | None = None) -> APIRouter:
+def channel_router(channel: Channel, api_key: str | Collection[str] | None = None) -> APIRouter:
     """Routes controlling one channel."""
     queue = channel.queue
     guarded = APIRouter(dependencies=[Depends(require_key(api_key))])

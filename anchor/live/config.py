@@ -70,7 +70,7 @@ class ChannelConfig(BaseModel):
     """A channel file (YAML)."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = "anchor"
+    name: str = Field("anchor", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Channel name (a slug: used in URLs).")
     avatar: str = "default"
     width: int = Field(1280, ge=64, le=3840)
     height: int = Field(720, ge=64, le=2160)

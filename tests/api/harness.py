@@ -75,9 +75,9 @@ def anchor_cmd(*args: str) -> list[str]:
 class ApiServer:
     """`anchor serve -c config` on a free 127.0.0.1 port."""
 
-    def __init__(self, config: Path, port: int, log: Path) -> None:
+    def __init__(self, config: Path, port: int, log: Path, extra: tuple[str, ...] = ()) -> None:
         self.config, self.port, self.url = config, port, f"http://127.0.0.1:{port}"
-        self.proc = Proc(anchor_cmd("serve", "-c", str(config)), log)
+        self.proc = Proc(anchor_cmd("serve", "-c", str(config), *extra), log)
         deadline = time.monotonic() + 60
         while True:
             try:
