@@ -34,7 +34,7 @@ class VideoCreate(BaseModel):
     rate: int | None = Field(None, ge=80, le=450, description="Words per minute.")
     pitch: int | None = Field(None, ge=0, le=99)
     captions: bool = Field(True, description="Also write SRT and WebVTT captions timed from the spoken words.")
-    background: str | None = Field(None, description="Studio background (when this build supports it).")
+    background: str | None = Field(None, description="Studio background: '#rrggbb' or a gradient '#rrggbb,#rrggbb' (default: the studio look).")
     callback_url: str | None = Field(None, max_length=2000, description="POSTed the job when it completes or fails (signed).")
     rundown: Any = Field(
         None, description="A full rundown (same schema as `anchor render`; `anchor render --schema` prints it) instead of text."
@@ -57,8 +57,13 @@ def to_spec(body: VideoCreate, settings: Settings, voices: list[dict[str, str]],
             raise ApiError(422, "text is empty: say what the anchor should read", field="text")
         if len(text) > api.max_text_chars:
             raise ApiError(422, f"text is {len(text)} characters; the limit is {api.max_text_chars}", field="text")
-    if body.background is not None and "background" not in supported:
-        raise ApiError(422, "custom backgrounds are not available in this build yet; leave `background` out", field="background")
+    if body.background is not None:
+        from anchor.jobs.say import parse_background
+
+        try:
+            parse_background(body.background, 2, 2)
+        except InputError as e:
+            raise ApiError(422, str(e), field="background") from None
 
     avatar = body.avatar
     if avatar is not None:

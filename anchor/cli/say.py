@@ -22,6 +22,8 @@ def say(
     rate: Optional[int] = typer.Option(None, "--rate", help="Speaking rate, words per minute (80-450)."),
     pitch: Optional[int] = typer.Option(None, "--pitch", help="Pitch 0-99."),
     size: Optional[str] = typer.Option(None, "--size", help="Frame size WxH, e.g. 1920x1080."),
+    background: Optional[str] = typer.Option(None, "--background", help="'#rrggbb' or a gradient '#rrggbb,#rrggbb' (default: the studio look)."),
+    captions: bool = typer.Option(True, "--captions/--no-captions", help="Write .srt and .vtt captions beside the MP4."),
     audio: Optional[Path] = typer.Option(
         None, "--audio", help="Speak this recorded voice (wav, mp3, m4a, ogg/opus, flac …) instead of synthesizing TEXT."
     ),
@@ -37,7 +39,9 @@ def say(
             raise InputError("give TEXT to speak or --audio FILE with a recorded voice", field="text")
         if output.parent and not output.parent.exists() and output.parent == Path("out"):
             output.parent.mkdir(parents=True, exist_ok=True)
-        request = SayRequest(text, output, avatar, lang, voice, rate, pitch, width, height, audio)
+        request = SayRequest(
+            text, output, avatar, lang, voice, rate, pitch, width, height, audio, captions=captions, background=background
+        )
         with Progress(
             TextColumn("[bold]{task.description:<8}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=console
         ) as bar:

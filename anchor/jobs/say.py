@@ -6,6 +6,8 @@ With `audio` set, a recorded voice replaces the speech stage; speech without pho
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +48,7 @@ class SayRequest:
     height: int | None = None
     audio: Path | None = None
     captions: bool = True
+    background: str | None = None  # "#rrggbb" (flat) or "#top,#bottom" (gradient); None = the studio look
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ def say(settings: Settings, request: SayRequest, progress: Progress | None = Non
     if not output.parent.exists():
         raise InputError(f"output folder {output.parent} does not exist", field="output")
 
+    backdrop = parse_background(request.background, width, height)
     if progress:
         progress("speech", 0.0)
     if request.audio is not None:
@@ -115,7 +119,7 @@ def say(settings: Settings, request: SayRequest, progress: Progress | None = Non
     renderer = FaceRenderer(
         avatar, placement.scale, BlinkSchedule(settings.face.blink_min_s, settings.face.blink_max_s, settings.face.seed)
     )
-    shot = PresenterShot(width, height, placement, renderer.size, label=_label(speech.language))
+    shot = PresenterShot(width, height, placement, renderer.size, label=_label(speech.language), background=backdrop)
     v = settings.video
     with Mp4Sink(
         output, width, height, fps, crf=v.crf, preset=v.preset, threads=v.threads, metadata=disclosure_tags(speech.language)
@@ -127,6 +131,22 @@ def say(settings: Settings, request: SayRequest, progress: Progress | None = Non
 
         captions = write_captions(output, build_cues(request.text, speech.words, fps), speech.language)
     return SayResult(output, speech, track, frames, captions)
+
+
+def parse_background(spec: str | None, width: int, height: int) -> np.ndarray | None:
+    """A backdrop from "#rrggbb" (flat colour) or "#rrggbb,#rrggbb" (top-to-bottom gradient)."""
+    if spec is None:
+        return None
+    from anchor.studio.compositor import solid_background
+
+    parts = [p.strip() for p in spec.split(",")]
+    if not 1 <= len(parts) <= 2 or not all(re.fullmatch(r"#[0-9a-fA-F]{6}", p) for p in parts):
+        raise InputError(
+            f"background {spec!r} is not understood: use a colour '#1a2b3c' or a gradient '#1a2b3c,#000000'",
+            field="background",
+        )
+    cols = [tuple(int(p[i : i + 2], 16) for i in (1, 3, 5)) for p in parts]
+    return solid_background(width, height, cols[0], cols[1] if len(cols) == 2 else None)  # type: ignore[arg-type]
 
 
 def speech_from_file(path: Path, language: str | None, text: str = "") -> Speech:

@@ -49,7 +49,14 @@ class PresenterShot(Compositor):
     """Studio backdrop + anchor placed by `placement` + the AI label; add graphics with the Compositor methods."""
 
     def __init__(
-        self, width: int, height: int, placement: Placement, layer_size: tuple[int, int], label: str = "AI-generated", fps: int = 25
+        self,
+        width: int,
+        height: int,
+        placement: Placement,
+        layer_size: tuple[int, int],
+        label: str = "AI-generated",
+        fps: int = 25,
+        background: np.ndarray | None = None,
     ) -> None:
         label = label if not has_cjk(label) or font_path(cjk=True) else "AI-generated"
-        super().__init__(make_layout(width, height), layer_size, placement, label=label, fps=fps)
+        super().__init__(make_layout(width, height), layer_size, placement, label=label, fps=fps, background=background)

@@ -73,6 +73,7 @@ def test_job_creation_is_rate_limited_per_key(server, alice) -> None:
         ({"text": "Hi.", "rate": 5}, "rate", ""),
         ({"text": "Hi.", "callback_url": "ftp://example/x"}, "callback_url", "http"),
         ({"text": "Hi.", "colour": "red"}, "colour", ""),
+        ({"text": "Hi.", "background": "sky"}, "background", "#1a2b3c"),
         ({"rundown": {"items": [{"kind": "nonsense"}]}}, "rundown.programme", "field required"),
     ],
 )
