@@ -202,3 +202,15 @@ class AudioRechunker:
         self._next_pts += len(samples)
         self.samples_out += len(samples)
         return frame
+
+
+def check_sink_format(width: int, height: int, fps: int, sample_rate: int, queue_frames: int) -> None:
+    """Refuse sink parameters no encoder can take (ValueError with what to fix)."""
+    if width <= 0 or height <= 0 or width % 2 or height % 2:
+        raise ValueError(f"width and height must be positive and even (yuv420p), got {width}x{height}")
+    if not isinstance(fps, int) or fps <= 0:
+        raise ValueError(f"fps must be a positive int, got {fps!r}")
+    if sample_rate <= 0:
+        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+    if queue_frames < 1:
+        raise ValueError(f"queue_frames must be at least 1, got {queue_frames}")

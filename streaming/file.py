@@ -19,6 +19,7 @@ import av
 import numpy as np
 
 from streaming.encoder import (
+    check_sink_format,
     AudioRechunker,
     H264Settings,
     add_aac_stream,
@@ -76,14 +77,7 @@ class Mp4Sink:
         background: bool = True,
         queue_frames: int = 8,
     ) -> None:
-        if width <= 0 or height <= 0 or width % 2 or height % 2:
-            raise ValueError(f"width and height must be positive and even (yuv420p), got {width}x{height}")
-        if not isinstance(fps, int) or fps <= 0:
-            raise ValueError(f"fps must be a positive int, got {fps!r}")
-        if sample_rate <= 0:
-            raise ValueError(f"sample_rate must be positive, got {sample_rate}")
-        if queue_frames < 1:
-            raise ValueError(f"queue_frames must be at least 1, got {queue_frames}")
+        check_sink_format(width, height, fps, sample_rate, queue_frames)
         settings = H264Settings(crf=crf, preset=preset, threads=threads)
         tags = dict(metadata or {})
         for key, value in tags.items():

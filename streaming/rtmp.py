@@ -46,6 +46,7 @@ import av
 import numpy as np
 
 from streaming.encoder import (
+    check_sink_format,
     AudioRechunker,
     H264Settings,
     add_aac_stream,
@@ -118,14 +119,7 @@ class RtmpSink:
         parts = urlsplit(url)
         if parts.scheme != "rtmp" or not parts.hostname:
             raise ValueError(f"expected an rtmp://host[:port]/app/key URL, got {url!r}")
-        if width <= 0 or height <= 0 or width % 2 or height % 2:
-            raise ValueError(f"width and height must be positive and even (yuv420p), got {width}x{height}")
-        if not isinstance(fps, int) or fps <= 0:
-            raise ValueError(f"fps must be a positive int, got {fps!r}")
-        if sample_rate <= 0:
-            raise ValueError(f"sample_rate must be positive, got {sample_rate}")
-        if queue_frames < 1:
-            raise ValueError(f"queue_frames must be at least 1, got {queue_frames}")
+        check_sink_format(width, height, fps, sample_rate, queue_frames)
         if gop_seconds <= 0:
             raise ValueError(f"gop_seconds must be positive, got {gop_seconds}")
         if not reconnect_backoff or any(not 0 <= b <= MAX_BACKOFF for b in reconnect_backoff):
