@@ -20,6 +20,8 @@ import av
 import cv2
 import numpy as np
 
+from streaming.frames import AudioChunk, VideoFrame
+
 DEFAULT_CRF = 23
 AAC_FRAME_SIZE = 1024
 """Samples per AAC frame; FFmpeg's native encoder wants exactly this (a shorter last one is allowed)."""
@@ -214,3 +216,21 @@ def check_sink_format(width: int, height: int, fps: int, sample_rate: int, queue
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
     if queue_frames < 1:
         raise ValueError(f"queue_frames must be at least 1, got {queue_frames}")
+
+
+def check_write(frame: object, audio: object, width: int, height: int, fps: int, sample_rate: int) -> None:
+    """Refuse a frame/audio pair a sink of this format cannot take (TypeError/ValueError saying why)."""
+    if not isinstance(frame, VideoFrame) or not isinstance(audio, AudioChunk):
+        raise TypeError(f"write() takes a VideoFrame and an AudioChunk, got {type(frame)}, {type(audio)}")
+    if frame.fps != fps:
+        raise ValueError(f"frame fps {frame.fps} does not match the sink's {fps}")
+    image = frame.image
+    if not isinstance(image, np.ndarray) or image.shape != (height, width, 3) or image.dtype != np.uint8:
+        got = f"{image.shape} {image.dtype}" if isinstance(image, np.ndarray) else type(image).__name__
+        raise ValueError(f"frame image must be ({height}, {width}, 3) uint8 RGB, got {got}")
+    if audio.sample_rate != sample_rate:
+        raise ValueError(f"audio sample_rate {audio.sample_rate} does not match the sink's {sample_rate}")
+    samples = audio.samples
+    if not isinstance(samples, np.ndarray) or samples.ndim != 1 or samples.dtype != np.int16:
+        got = f"{samples.shape} {samples.dtype}" if isinstance(samples, np.ndarray) else type(samples).__name__
+        raise ValueError(f"audio samples must be 1-D int16 (mono), got {got}")

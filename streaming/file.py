@@ -20,6 +20,7 @@ import numpy as np
 
 from streaming.encoder import (
     check_sink_format,
+    check_write,
     AudioRechunker,
     H264Settings,
     add_aac_stream,
@@ -201,20 +202,8 @@ class Mp4Sink:
 
     def _validate(self, frame: VideoFrame, audio: AudioChunk) -> int:
         """Check one write's input; return the frame's index in the file."""
-        if not isinstance(frame, VideoFrame) or not isinstance(audio, AudioChunk):
-            raise TypeError(f"write() takes a VideoFrame and an AudioChunk, got {type(frame)}, {type(audio)}")
-        if frame.fps != self.fps:
-            raise ValueError(f"frame fps {frame.fps} does not match the sink's {self.fps}")
-        image = frame.image
-        if not isinstance(image, np.ndarray) or image.shape != (self.height, self.width, 3) or image.dtype != np.uint8:
-            got = f"{image.shape} {image.dtype}" if isinstance(image, np.ndarray) else type(image).__name__
-            raise ValueError(f"frame image must be ({self.height}, {self.width}, 3) uint8 RGB, got {got}")
-        if audio.sample_rate != self.sample_rate:
-            raise ValueError(f"audio sample_rate {audio.sample_rate} does not match the sink's {self.sample_rate}")
+        check_write(frame, audio, self.width, self.height, self.fps, self.sample_rate)
         samples = audio.samples
-        if not isinstance(samples, np.ndarray) or samples.ndim != 1 or samples.dtype != np.int16:
-            got = f"{samples.shape} {samples.dtype}" if isinstance(samples, np.ndarray) else type(samples).__name__
-            raise ValueError(f"audio samples must be 1-D int16 (mono), got {got}")
         first = frame.pts if self._first_pts is None else self._first_pts
         expected_pts = first + self.frames_written
         if frame.pts != expected_pts:

@@ -47,6 +47,7 @@ import numpy as np
 
 from streaming.encoder import (
     check_sink_format,
+    check_write,
     AudioRechunker,
     H264Settings,
     add_aac_stream,
@@ -220,17 +221,7 @@ class RtmpSink:
         self.close()
 
     def _validate(self, frame: VideoFrame, audio: AudioChunk) -> None:
-        if not isinstance(frame, VideoFrame) or not isinstance(audio, AudioChunk):
-            raise TypeError(f"write() takes a VideoFrame and an AudioChunk, got {type(frame)}, {type(audio)}")
-        if frame.fps != self.fps:
-            raise ValueError(f"frame fps {frame.fps} does not match the sink's {self.fps}")
-        image = frame.image
-        if not isinstance(image, np.ndarray) or image.shape != (self.height, self.width, 3) or image.dtype != np.uint8:
-            raise ValueError(f"frame image must be ({self.height}, {self.width}, 3) uint8 RGB")
-        if audio.sample_rate != self.sample_rate:
-            raise ValueError(f"audio sample_rate {audio.sample_rate} does not match the sink's {self.sample_rate}")
-        if not isinstance(audio.samples, np.ndarray) or audio.samples.ndim != 1 or audio.samples.dtype != np.int16:
-            raise ValueError("audio samples must be 1-D int16 (mono)")
+        check_write(frame, audio, self.width, self.height, self.fps, self.sample_rate)
 
     # -- worker side ------------------------------------------------------------------
 
