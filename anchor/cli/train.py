@@ -15,13 +15,13 @@ def train_lipsync(
     output: Optional[Path] = typer.Option(
         None, "--output", "-o", help="Where to write the weights (default: the committed file in anchor/lipsync/model/)."
     ),
-    seed: int = typer.Option(7, help="Seed for the data plan, augmentation and initialization."),
+    seed: int = typer.Option(11, help="Seed for the data plan, augmentation and initialization."),
     english: int = typer.Option(1800, help="English espeak utterances."),
     mandarin: int = typer.Option(500, help="Mandarin espeak utterances."),
     other: int = typer.Option(300, help="Pseudo-word utterances in de/es/fr/it/pt."),
     piper: int = typer.Option(0, help="Piper-voice utterances (0 keeps the Piper voice held out for evaluation)."),
-    copies: int = typer.Option(2, help="Augmented copies of each utterance."),
-    steps: int = typer.Option(3000, min=10, help="Optimizer steps."),
+    copies: int = typer.Option(3, help="Augmented copies of each utterance."),
+    steps: int = typer.Option(4500, min=10, help="Optimizer steps."),
     batch: int = typer.Option(16, help="Crops per step."),
     channels: int = typer.Option(96, help="Network width."),
     lr: Optional[float] = typer.Option(None, help="Peak learning rate (default 2e-3)."),

@@ -42,13 +42,13 @@ Log = Callable[[str], None]
 class TrainConfig:
     """Everything that decides the trained weights."""
 
-    seed: int = 7
+    seed: int = 11
     english: int = 1800
     mandarin: int = 500
     other: int = 300
     piper: int = 0
-    copies: int = 2
-    steps: int = 3000
+    copies: int = 3
+    steps: int = 4500
     batch: int = 16
     lr: float = 2e-3
     channels: int = 96
