@@ -11,12 +11,11 @@ from collections.abc import Collection
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 
-from anchor.errors import InputError, NotFoundError
+from anchor.http_errors import install_error_handlers
 from anchor.live.channel import Channel
 from anchor.live.items import ItemIn
 from anchor.live.metrics import channel_registry
@@ -39,29 +38,6 @@ class Move(BaseModel):
     model_config = ConfigDict(extra="forbid")
     before_id: int | None = None
     to_index: int | None = Field(None, ge=0)
-
-
-def _error(status: int, message: str, field: str | None = None) -> JSONResponse:
-    return JSONResponse({"error": message, "field": field}, status_code=status)
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """InputError -> 400/404 JSON with the field at fault; malformed bodies -> 422 naming the field."""
-
-    @app.exception_handler(NotFoundError)
-    async def _not_found(_: Request, e: NotFoundError) -> JSONResponse:
-        return _error(404, str(e), e.field)
-
-    @app.exception_handler(InputError)
-    async def _input(_: Request, e: InputError) -> JSONResponse:
-        return _error(400, str(e), e.field)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, e: RequestValidationError) -> JSONResponse:
-        first = e.errors()[0]
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
-        field = ".".join(loc) or None
-        return _error(422, f"{field or 'request'}: {first.get('msg', 'invalid')}", field)
 
 
 def require_key(api_key: str | Collection[str] | None):  # noqa: ANN201 - a FastAPI dependency

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from anchor.http_errors import error_response
 from streaming.webrtc import ViewerLimitError, WebRtcBroadcaster
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
 def _error(status: int, message: str, **headers: str) -> JSONResponse:
-    return JSONResponse({"error": message, "field": None}, status_code=status, headers=headers)
+    return error_response(status, message, None, headers)
 
 
 def whep_router(broadcaster: WebRtcBroadcaster) -> APIRouter:

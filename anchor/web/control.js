@@ -11,7 +11,7 @@ async function api(method, path, body) {
   if (keyInput.value) headers.Authorization = `Bearer ${keyInput.value}`;
   const res = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
   const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(data.error || data.detail || `HTTP ${res.status}`);
+  if (!res.ok) throw new Error(data.error?.message || data.detail || `HTTP ${res.status}`);
   return data;
 }
 

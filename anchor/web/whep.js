@@ -57,7 +57,7 @@ export class WhepPlayer {
     });
     if (res.status !== 201) {
       const body = await res.json().catch(() => ({}));
-      throw new Error(body.error || `server answered ${res.status}`);
+      throw new Error(body.error?.message || `server answered ${res.status}`);
     }
     this.location = res.headers.get("Location");
     await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });

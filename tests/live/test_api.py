@@ -73,7 +73,7 @@ def test_control_endpoints_require_the_key(api) -> None:  # noqa: ANN001
     bare = httpx.Client(base_url=client.base_url, timeout=10)
     for method, path in [("GET", "/queue"), ("POST", "/say-now"), ("POST", "/pause"), ("GET", "/now-playing")]:
         r = bare.request(method, path, json={})
-        assert r.status_code == 401 and "API key" in r.json()["detail"]
+        assert r.status_code == 401 and "API key" in r.json()["error"]["message"]
     wrong = bare.get("/queue", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401
     assert bare.get("/metrics").status_code == 200  # scraping needs no key
@@ -100,9 +100,9 @@ def test_queue_crud_and_reorder(api) -> None:  # noqa: ANN001
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "field"),
     [
-        ("POST", "/queue", {"text": ""}, 400, "text"),
-        ("POST", "/queue", {"text": "hi", "mode": "sideways"}, 400, "mode"),
-        ("POST", "/queue", {"text": "hi", "colour": "red"}, 400, "colour"),
+        ("POST", "/queue", {"text": ""}, 422, "text"),
+        ("POST", "/queue", {"text": "hi", "mode": "sideways"}, 422, "mode"),
+        ("POST", "/queue", {"text": "hi", "colour": "red"}, 422, "colour"),
         ("POST", "/say-now", {"text": "hi", "interrupt_at": "later"}, 422, "interrupt_at"),
         ("POST", "/say-now", {}, 422, "text"),
         ("GET", "/queue/9999", None, 404, "id"),
@@ -113,7 +113,8 @@ def test_malformed_requests_get_a_clear_4xx(api, method: str, path: str, body, s
     client, _ = api
     r = client.request(method, path, json=body)
     assert r.status_code == status, r.text
-    assert r.json()["field"] == field and r.json()["error"]
+    err = r.json()["error"]
+    assert err["field"] == field and err["status"] == status and err["message"]
 
 
 def test_say_now_plays_and_events_stream_over_sse(api) -> None:  # noqa: ANN001

@@ -118,7 +118,7 @@ def test_aiortc_viewer_gets_25fps_video_with_audio_and_is_released(live) -> None
     steps = {round(b - a, 3) for a, b in zip(pts_s, pts_s[1:])}
     assert steps <= {0.04, 0.08}  # program frame times (an occasional skipped frame at most)
     assert len(audio) > 4 * 50  # 20 ms Opus frames, ~50 per second
-    assert got["second"][0] == 503 and "viewers" in got["second"][1]["error"]
+    assert got["second"][0] == 503 and "viewers" in got["second"][1]["error"]["message"]
     assert got["patch"] == 405
     assert (got["delete"], got["delete_again"]) == (200, 404)
 
@@ -135,5 +135,5 @@ def test_whep_refuses_what_is_not_an_sdp_offer(live) -> None:  # noqa: ANN001
     base, _, _ = live
     assert httpx.post(f"{base}/whep", content=b"hello", headers={"Content-Type": "text/plain"}).status_code == 415
     r = httpx.post(f"{base}/whep", content=b"hello", headers={"Content-Type": "application/sdp"})
-    assert r.status_code == 400 and "SDP" in r.json()["error"]
+    assert r.status_code == 400 and "SDP" in r.json()["error"]["message"]
     assert httpx.delete(f"{base}/whep/nope").status_code == 404
