@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,11 @@ from typing import Any
 import httpx
 import yaml
 
+from tests.helpers import free_port  # noqa: F401 - re-exported to the API tests
+
 FINAL = {"completed", "failed", "cancelled"}
 KEYS = {"alice": "key-alice-1234", "bob": "key-bob-5678", "limited": "key-limited-0000"}
 WEBHOOK_SECRET = "whsec-test-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_config(path: Path, api: dict[str, Any], **top: Any) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from anchor.live.store import ScriptQueue
 from anchor.speech.registry import make_speech_backend
 from streaming.clock import SystemClock
 from streaming.frames import AudioChunk, VideoFrame
+from tests.helpers import free_port, wait_until
 
 KEY = "test-key-123"
 
@@ -41,12 +41,6 @@ class NullSink:
         pass
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def api(settings: Settings, tmp_path: Path) -> Iterator[tuple[httpx.Client, Channel]]:
     queue = ScriptQueue(tmp_path / "q.db")
@@ -59,13 +53,6 @@ def api(settings: Settings, tmp_path: Path) -> Iterator[tuple[httpx.Client, Chan
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {KEY}"}, timeout=10) as c:
             yield c, channel
     queue.close()
-
-
-def wait_until(predicate, timeout: float = 20.0) -> None:  # noqa: ANN001
-    end = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.05)
 
 
 def test_control_endpoints_require_the_key(api) -> None:  # noqa: ANN001

@@ -18,6 +18,7 @@ from anchor.live.store import ScriptQueue
 from anchor.speech.registry import make_speech_backend
 from streaming.clock import SystemClock
 from streaming.rtmp import RtmpSink
+from tests.helpers import wait_until
 
 W, H, FPS = 640, 360, 25
 
@@ -52,13 +53,6 @@ class Puller(threading.Thread):
                             self.audio.append((float(frame.time), float(np.abs(samples).max())))
         except (av.FFmpegError, OSError) as e:
             self.error = e
-
-
-def wait_until(predicate, timeout: float) -> None:  # noqa: ANN001
-    end = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.02)
 
 
 def test_channel_over_rtmp_idle_to_speaking_in_sync_and_survives_a_server_restart(

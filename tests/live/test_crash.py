@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,15 +12,10 @@ from pathlib import Path
 import httpx
 
 from anchor.live.store import ScriptQueue
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LONG = "This story is long enough to be interrupted by a crash while it is being spoken on air. " * 3
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_channel(channel_file: Path) -> subprocess.Popen[bytes]:

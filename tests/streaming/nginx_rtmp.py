@@ -16,6 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.helpers import free_port
+
 MODULE_CANDIDATES = (
     "/usr/lib/nginx/modules/ngx_rtmp_module.so",
     "/usr/share/nginx/modules/ngx_rtmp_module.so",
@@ -48,12 +50,6 @@ def find_rtmp_module() -> str:
             if os.path.isfile(path):
                 return path
     raise NginxMissing(f"the nginx RTMP module (ngx_rtmp_module.so) is not installed; {INSTALL_HINT}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def port_open(port: int) -> bool:

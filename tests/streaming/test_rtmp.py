@@ -15,6 +15,7 @@ from streaming.clock import SystemClock, VirtualClock
 from streaming.frames import AudioChunk, VideoFrame
 from streaming.pacer import FramePacer
 from streaming.rtmp import RtmpSink, parse_bitrate
+from tests.helpers import wait_until
 
 W, H, FPS, RATE = 320, 240, 25, 48_000
 PERIOD = 1 / FPS
@@ -89,15 +90,6 @@ class Puller(threading.Thread):
         if len(loud) and not self._in_beep:
             self.beeps.append(float(frame.time) + loud[0] / frame.sample_rate)
         self._in_beep = bool(len(loud)) and loud[-1] > frame.samples - 5
-
-
-def wait_until(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def push(sink: RtmpSink, pacer: FramePacer, first: int, count: int, timings: list[float] | None = None) -> None:
@@ -193,7 +185,7 @@ def test_sink_to_a_dead_port_reconnects_without_raising_and_closes_promptly():
     sink.on_state(lambda _sink, state: states.append(state))
     for i in range(10):
         sink.write(VideoFrame(i, picture(i), FPS), audio_for(i))
-    assert wait_until(lambda: sink.state == "reconnecting", 3)
+    wait_until(lambda: sink.state == "reconnecting", 3)
     assert sink.frames_sent == 0 and sink.frames_discarded == 10 and sink.last_error
     started = time.monotonic()
     sink.close()
@@ -240,9 +232,9 @@ def test_full_queue_drops_oldest_video_but_keeps_its_audio(monkeypatch):
     monkeypatch.setattr(rtmp_module, "_Connection", StuckConnection)
     monkeypatch.setattr(rtmp_module, "_probe_rtmp", lambda host, port, timeout: None)
     with RtmpSink("rtmp://127.0.0.1:1/live/x", W, H, FPS, queue_frames=3) as sink:
-        assert wait_until(lambda: sink.state == "up", 2)
+        wait_until(lambda: sink.state == "up", 2)
         sink.write(VideoFrame(0, picture(0), FPS), audio_for(0))
-        assert wait_until(lambda: not sink._items, 2)  # the worker holds frame 0
+        wait_until(lambda: not sink._items, 2)  # the worker holds frame 0
         timings = []
         for i in range(1, 11):
             started = time.monotonic()
@@ -262,7 +254,7 @@ def test_full_queue_drops_oldest_video_but_keeps_its_audio(monkeypatch):
 def test_push_real_time_and_pull_back_h264_aac_25fps_in_sync(rtmp_server):
     sink = RtmpSink(rtmp_server.url("test"), W, H, FPS, video_bitrate="600k", preset="ultrafast")
     with sink:
-        assert wait_until(lambda: sink.state == "up", 5), sink.last_error
+        wait_until(lambda: sink.state == "up", 5, lambda: sink.last_error)
         puller = Puller(rtmp_server.url("test"))
         puller.start()
         time.sleep(0.3)  # let the player subscribe so it gets the stream from frame 0
@@ -304,7 +296,7 @@ def test_sink_reconnects_after_the_server_restarts_with_continuing_timestamps(rt
     states: list[tuple[float, str]] = []
     sink.on_state(lambda _sink, state: states.append((time.monotonic(), state)))
     with sink:
-        assert wait_until(lambda: sink.state == "up", 5), sink.last_error
+        wait_until(lambda: sink.state == "up", 5, lambda: sink.last_error)
         before = Puller(url)
         before.start()
         time.sleep(0.3)
