@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -104,12 +105,26 @@ class ApiSettings(BaseModel):
     webhook_retries: int = Field(5, ge=0, le=20)
     webhook_backoff_s: float = Field(1.0, ge=0)
     webhook_timeout_s: float = Field(10, gt=0)
+    webhook_private_networks: list[str] = Field(
+        default_factory=list,
+        description="Networks (CIDR) a callback_url may resolve into besides public addresses, e.g. 10.0.0.0/8.",
+    )
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_namespace: str = "anchor"
     heartbeat_timeout_s: float = Field(30, gt=0, description="A silent worker is presumed dead after this.")
     maintenance_chance: float = Field(0.05, gt=0, le=1, description="Share of queue polls that look for dead workers.")
     job_time_limit_s: int = Field(3600, ge=1)
     worker_threads: int = Field(1, ge=1, le=16, description="Jobs one `anchor worker` runs at once.")
+
+    @field_validator("webhook_private_networks")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        for c in v:
+            try:
+                ipaddress.ip_network(c.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{c!r} is not a network like 10.0.0.0/8") from None
+        return v
 
 
 class Settings(BaseSettings):

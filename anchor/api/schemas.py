@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -95,11 +94,6 @@ def to_spec(body: VideoCreate, settings: Settings, voices: list[dict[str, str]],
         short = min(settings.video.width, settings.video.height)
         width, height = (short * aw // ah, short) if aw >= ah else (short, short * ah // aw)
         width, height = width - width % 2, height - height % 2
-
-    if body.callback_url is not None:
-        parts = urlsplit(body.callback_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ApiError(422, "callback_url must be an http:// or https:// URL", field="callback_url")
 
     return VideoSpec(
         text=text or None, avatar=avatar, voice=body.voice, language=body.language, rate=body.rate, pitch=body.pitch,

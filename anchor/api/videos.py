@@ -17,6 +17,7 @@ from anchor.api.errors import ApiError
 from anchor.api.schemas import VideoCreate, to_spec
 from anchor.errors import InputError, NotFoundError
 from anchor.api.uploads import check_audio, read_capped
+from anchor.jobs.callback_guard import check_callback_url, parse_networks
 from anchor.jobs.files import CAPTION_FILES, VIDEO_FILE
 from anchor.jobs.records import JobRecord
 from anchor.jobs.service import JobService, job_document
@@ -108,6 +109,9 @@ async def create_video(
         audio = (data, kind)
         digest.update(hashlib.sha256(data).digest())
     spec = to_spec(body, settings, state.voices, has_audio=upload is not None)
+    if body.callback_url is not None:  # resolves the host: off the event loop
+        networks = parse_networks(settings.api.webhook_private_networks)
+        await run_in_threadpool(check_callback_url, body.callback_url, networks)
     idem = (idempotency_key, digest.hexdigest()) if idempotency_key else None
     record, created = await run_in_threadpool(
         _service(request).create, principal.key_name, spec, callback_url=body.callback_url, idempotency=idem, audio=audio

@@ -186,7 +186,7 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None, insta
     api = settings.api
     store = RedisJobStore.from_settings(settings)
     files = JobFiles(api.storage_dir)
-    sender = WebhookSender(store, api.webhook_secret, retries=api.webhook_retries, backoff_s=api.webhook_backoff_s, timeout_s=api.webhook_timeout_s)
+    sender = WebhookSender.from_settings(store, api)
     base = base_url(settings)
     ctx = JobContext(settings, store, files, on_final=lambda r: sender.notify(r, job_document(r, base)))
 

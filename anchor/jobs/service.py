@@ -166,7 +166,7 @@ def open_backend(settings: Settings) -> Iterator[JobBackend]:
 
     store = SqliteJobStore(files.db_path)
     api = settings.api
-    sender = WebhookSender(store, api.webhook_secret, retries=api.webhook_retries, backoff_s=api.webhook_backoff_s, timeout_s=api.webhook_timeout_s)
+    sender = WebhookSender.from_settings(store, api)
     base = base_url(settings)
     ctx = JobContext(settings, store, files, on_final=lambda r: sender.notify(r, job_document(r, base)))
     try:

@@ -16,13 +16,19 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from anchor.errors import InputError
+from anchor.jobs.callback_guard import check_callback_url, parse_networks
 from anchor.jobs.records import JobRecord, WebhookStatus
 from anchor.jobs.store import JobStore
+
+if TYPE_CHECKING:
+    from anchor.config import ApiSettings
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +71,18 @@ class WebhookSender:
     their state stays visible on the job record.
     """
 
-    def __init__(self, store: JobStore, secret: str, *, retries: int = 5, backoff_s: float = 1.0, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        secret: str,
+        *,
+        retries: int = 5,
+        backoff_s: float = 1.0,
+        timeout_s: float = 10.0,
+        private_networks: Sequence[str] = (),
+    ) -> None:
         self._store = store
+        self._networks = parse_networks(private_networks)
         self._secret = secret
         self._retries = retries
         self._backoff = backoff_s
@@ -75,6 +91,18 @@ class WebhookSender:
         self._cond = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def from_settings(cls, store: JobStore, api: ApiSettings) -> WebhookSender:
+        """A sender configured by the `api` settings (secret, retries, backoff, timeout, networks)."""
+        return cls(
+            store,
+            api.webhook_secret,
+            retries=api.webhook_retries,
+            backoff_s=api.webhook_backoff_s,
+            timeout_s=api.webhook_timeout_s,
+            private_networks=api.webhook_private_networks,
+        )
 
     def __enter__(self) -> WebhookSender:
         self.start()
@@ -123,7 +151,9 @@ class WebhookSender:
         d.attempt += 1
         status: int | None = None
         error: str | None = None
+        blocked = False
         try:
+            check_callback_url(d.url, self._networks)  # again: the name may resolve elsewhere now
             response = client.post(
                 d.url,
                 content=d.body,
@@ -142,6 +172,9 @@ class WebhookSender:
         except httpx.HTTPError as e:
             ok = False
             error = f"{type(e).__name__}: {e}"
+        except InputError as e:
+            ok, blocked = False, True
+            error = f"refused: {e}"
         log.info("webhook %s for %s attempt %d: %s", d.event, d.job_id, d.attempt, status or error)
 
         def record(r: JobRecord) -> JobRecord:
@@ -151,7 +184,7 @@ class WebhookSender:
             return r.touch(webhook=hook)
 
         self._store.mutate(d.job_id, record)
-        if not ok and d.attempt <= self._retries:
+        if not ok and not blocked and d.attempt <= self._retries:
             d.due = time.monotonic() + self._backoff * 2 ** (d.attempt - 1)
             with self._cond:
                 heapq.heappush(self._heap, d)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import importlib.util
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -46,6 +45,7 @@ def server(api_dir: Path) -> Iterator[ApiServer]:
             "max_audio_seconds": 20,
             "webhook_secret": WEBHOOK_SECRET,
             "webhook_backoff_s": 0.2,
+            "webhook_private_networks": ["127.0.0.0/8"],  # the test receivers listen on loopback
         },
         avatars_dir=str(api_dir / "avatars"),
     )

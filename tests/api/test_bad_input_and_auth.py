@@ -72,6 +72,8 @@ def test_job_creation_is_rate_limited_per_key(server, alice) -> None:
         ({"text": "Hi.", "aspect": "4:3"}, "aspect", ""),
         ({"text": "Hi.", "rate": 5}, "rate", ""),
         ({"text": "Hi.", "callback_url": "ftp://example/x"}, "callback_url", "http"),
+        ({"text": "Hi.", "callback_url": "http://169.254.169.254/latest/meta-data/"}, "callback_url", "non-public"),
+        ({"text": "Hi.", "callback_url": "http://10.0.0.7/hook"}, "callback_url", "webhook_private_networks"),
         ({"text": "Hi.", "colour": "red"}, "colour", ""),
         ({"text": "Hi.", "background": "sky"}, "background", "#1a2b3c"),
         ({"rundown": {"items": [{"kind": "nonsense"}]}}, "rundown.programme", "field required"),

@@ -8,7 +8,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_harness import LONG_TEXT, ApiServer, Proc, RedisServer, anchor_cmd, free_port, wait_for, wait_job, write_config
+from api_harness import (
+    LONG_TEXT,
+    ApiServer,
+    Proc,
+    RedisServer,
+    anchor_cmd,
+    free_port,
+    wait_for,
+    wait_job,
+    write_config,
+)
 
 from streaming.probe import probe
 

@@ -1,0 +1,99 @@
+"""callback_url may only reach public addresses, unless the operator allows a network;
+the check runs at submission and again before every delivery."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from anchor.config import ApiSettings
+from anchor.errors import InputError
+from anchor.jobs.callback_guard import check_callback_url, parse_networks
+from anchor.jobs.records import JobRecord, VideoSpec
+from anchor.jobs.store import SqliteJobStore
+from anchor.jobs.webhooks import WebhookSender
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://169.254.169.254/latest/meta-data/",  # cloud metadata
+        "http://10.0.0.7/hook",
+        "http://192.168.1.20/hook",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://0.0.0.0/hook",
+        "http://224.0.0.1/hook",
+        "ftp://93.184.216.34/hook",
+    ],
+)
+def test_non_public_or_non_http_callbacks_are_refused(url: str) -> None:
+    with pytest.raises(InputError) as e:
+        check_callback_url(url)
+    assert e.value.field == "callback_url"
+
+
+def test_public_addresses_pass_and_allowed_networks_open_private_ones() -> None:
+    check_callback_url("https://93.184.216.34/hook")
+    check_callback_url("http://[2606:4700:4700::1111]/hook")
+    allowed = parse_networks(["10.0.0.0/8", "127.0.0.1"])
+    check_callback_url("http://10.0.0.7/hook", allowed)
+    check_callback_url("http://127.0.0.1:9000/hook", allowed)
+    with pytest.raises(InputError, match="non-public"):
+        check_callback_url("http://127.0.0.2/hook", allowed)
+    with pytest.raises(InputError, match="non-public"):
+        check_callback_url("http://192.168.0.1/hook", allowed)
+
+
+def test_bad_network_settings_are_refused() -> None:
+    with pytest.raises(ValidationError, match="not a network"):
+        ApiSettings(webhook_private_networks=["intranet"])
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        _Receiver.hits.append(self.path)
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_delivery_rechecks_the_address_and_does_not_retry_a_refused_one(tmp_path: Path) -> None:
+    """A job stored with a loopback callback (as if the name resolved elsewhere at submission)
+    is refused at delivery by a sender that does not allow loopback: no request, no retry;
+    a sender that allows it delivers."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    store = SqliteJobStore(tmp_path / "jobs.db")
+    try:
+        for job_id, networks in (("job_refused", []), ("job_allowed", ["127.0.0.0/8"])):
+            record, _ = store.create(JobRecord(id=job_id, spec=VideoSpec(text="Hi."), callback_url=url, state="completed"))
+            with WebhookSender(store, "secret", retries=3, backoff_s=0.05, private_networks=networks) as sender:
+                sender.notify(record, {"id": job_id})
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline:
+                    hook = store.get(job_id).webhook  # type: ignore[union-attr]
+                    if hook and hook.attempts and (hook.delivered or job_id == "job_refused"):
+                        break
+                    time.sleep(0.02)
+                time.sleep(0.3)  # a retry would come after 0.05 s
+        refused = store.get("job_refused").webhook  # type: ignore[union-attr]
+        assert refused.attempts == 1 and not refused.delivered and "refused" in (refused.last_error or "")
+        allowed = store.get("job_allowed").webhook  # type: ignore[union-attr]
+        assert allowed.delivered and allowed.last_status == 204
+        assert _Receiver.hits == ["/hook"]
+    finally:
+        server.shutdown()
