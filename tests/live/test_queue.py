@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import threading
 import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any

@@ -8,12 +8,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import aioice.ice
 import httpx
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
-import aioice.ice
 from anchor.config import BUILTIN_AVATARS, Settings
 from anchor.face.avatar import AvatarStore
 from anchor.live.api import channel_app
