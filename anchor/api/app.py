@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from anchor.api import avatars, videos
-from anchor.api.auth import RateLimiter
+from anchor.api.auth import make_rate_limiter
 from anchor.api.errors import install_error_handlers
 from anchor.config import Settings
 from anchor.jobs.service import JobBackend, JobService, open_backend
@@ -52,7 +52,7 @@ def create_app(
 
     app = FastAPI(title="anchor", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
-    app.state.limiter = RateLimiter(settings.api.rate_limit_per_minute, settings.api.rate_limit_burst)
+    app.state.limiter = make_rate_limiter(settings.api)  # shared through Redis in distributed mode
     app.state.voices = _voices(settings)
     install_error_handlers(app)
     app.include_router(videos.router)

@@ -1,16 +1,29 @@
-"""API keys (bearer tokens) and the per-key rate limit on job creation."""
+"""API keys (bearer tokens) and the per-key rate limit on job creation.
+
+The limit is a token bucket per key: `RateLimiter` keeps it in the API process (embedded mode);
+`RedisRateLimiter` keeps it in Redis, updated by one Lua script, so every API process of a
+distributed deployment spends from the same budget. `make_rate_limiter` picks by `api.mode`.
+"""
 
 from __future__ import annotations
 
 import hmac
+import logging
 import math
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
+import redis
 from fastapi import Request
 
 from anchor.api.errors import ApiError
+
+if TYPE_CHECKING:
+    from anchor.config import ApiSettings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,8 +52,34 @@ def require_key(request: Request) -> Principal:
     raise ApiError(401, "this API key is not valid", field="Authorization", headers=challenge)
 
 
+class Limiter(Protocol):
+    """Spends one job creation of a key's budget."""
+
+    def take(self, key: str) -> None:
+        """Return when allowed; raise ApiError (429, or 503 when the limit cannot be checked)."""
+        ...
+
+
+def too_many(wait: int) -> ApiError:
+    """The 429 answer, with Retry-After in whole seconds."""
+    return ApiError(
+        429,
+        f"too many videos requested with this key; try again in {wait} s",
+        field="Authorization",
+        headers={"Retry-After": str(wait)},
+    )
+
+
+def make_rate_limiter(api: ApiSettings) -> Limiter:
+    """Shared through Redis in distributed mode, in-process in embedded mode."""
+    if api.mode == "distributed":
+        return RedisRateLimiter.from_settings(api)
+    return RateLimiter(api.rate_limit_per_minute, api.rate_limit_burst)
+
+
 class RateLimiter:
-    """A token bucket per key: `burst` requests at once, refilled at `per_minute` per minute."""
+    """A token bucket per key: `burst` requests at once, refilled at `per_minute` per minute.
+    Counts in this process only."""
 
     def __init__(self, per_minute: float, burst: int) -> None:
         self._rate = per_minute / 60.0
@@ -55,12 +94,66 @@ class RateLimiter:
             tokens, last = self._buckets.get(key, (self._burst, t))
             tokens = min(self._burst, tokens + (t - last) * self._rate)
             if tokens < 1.0:
-                wait = math.ceil((1.0 - tokens) / self._rate)
                 self._buckets[key] = (tokens, t)
-                raise ApiError(
-                    429,
-                    f"too many videos requested with this key; try again in {wait} s",
-                    field="Authorization",
-                    headers={"Retry-After": str(wait)},
-                )
+                raise too_many(math.ceil((1.0 - tokens) / self._rate))
             self._buckets[key] = (tokens - 1.0, t)
+
+
+# KEYS[1]: the key's bucket (a hash: tokens, ts); ARGV: refill per second, burst.
+# Redis's own clock, so API hosts need not agree on the time. Returns {1} when a token was
+# spent, else {0, "<seconds until one is back>"} (a string: Lua numbers become integers).
+TOKEN_BUCKET_LUA = """
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1]) or burst
+local ts = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local allowed = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+if allowed == 1 then return {1} end
+return {0, tostring((1 - tokens) / rate)}
+"""
+
+
+class RedisRateLimiter:
+    """The same token bucket per key, kept in Redis (`<ns>:ratelimit:<key name>`) so that all
+    API processes share it. When Redis cannot be asked, job creation answers 503: the limit is
+    never skipped silently."""
+
+    def __init__(self, client: redis.Redis, namespace: str, per_minute: float, burst: int) -> None:
+        self._r = client
+        self._ns = namespace
+        self._rate = per_minute / 60.0
+        self._burst = burst
+        self._script = client.register_script(TOKEN_BUCKET_LUA)
+
+    @classmethod
+    def from_settings(cls, api: ApiSettings) -> RedisRateLimiter:
+        """A limiter on `api.redis_url` / `api.redis_namespace`; short timeouts, so an unreachable
+        Redis turns into a quick 503 rather than a hanging request."""
+        client = redis.Redis.from_url(api.redis_url, socket_connect_timeout=2, socket_timeout=2)
+        return cls(client, api.redis_namespace, api.rate_limit_per_minute, api.rate_limit_burst)
+
+    def take(self, key: str) -> None:
+        """Spend one token for `key` atomically in Redis; 429 when none is left, 503 without Redis."""
+        try:
+            answer = self._script(keys=[f"{self._ns}:ratelimit:{key}"], args=[repr(self._rate), self._burst])
+        except redis.RedisError as e:
+            log.warning("rate limit check failed: %s: %s", type(e).__name__, e)
+            raise ApiError(
+                503,
+                f"the shared rate limit cannot be checked because Redis does not answer ({type(e).__name__}); "
+                "no video was created, try again shortly",
+                headers={"Retry-After": "5"},
+            ) from None
+        if not int(answer[0]):
+            raise too_many(max(1, math.ceil(float(answer[1]))))

@@ -93,7 +93,7 @@ async def create_video(
     Idempotency-Key with the same body returns the job created the first time."""
     state = request.app.state
     settings = state.settings
-    state.limiter.take(principal.key_name)
+    await run_in_threadpool(state.limiter.take, principal.key_name)  # may ask Redis: off the event loop
     fields, upload = await _read_body(request)
     try:
         body = VideoCreate.model_validate(fields)

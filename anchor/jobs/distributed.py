@@ -38,7 +38,8 @@ class RedisJobStore:
     """Job records as JSON strings in Redis, indexed by creation time per owner.
 
     Keys: `<ns>:job:<id>`, `<ns>:jobs` and `<ns>:jobs:owner:<owner>` (sorted sets by created_at),
-    `<ns>:idem:<owner>:<key>` ("<request hash> <job id>", expires after a week).
+    `<ns>:webhooks` (sorted set of the jobs whose webhook is outstanding, updated in the same
+    transaction as the record), `<ns>:idem:<owner>:<key>` ("<request hash> <job id>", expires after a week).
     """
 
     def __init__(self, client: redis.Redis, namespace: str = "anchor") -> None:
@@ -55,6 +56,16 @@ class RedisJobStore:
 
     def _index(self, owner: str | None) -> str:
         return f"{self._ns}:jobs" if owner is None else f"{self._ns}:jobs:owner:{owner}"
+
+    def _webhooks(self) -> str:
+        return f"{self._ns}:webhooks"
+
+    def _index_webhook(self, p: redis.client.Pipeline, record: JobRecord) -> None:
+        """Queue (in `p`'s transaction) the update of the outstanding-webhook index for `record`."""
+        if record.webhook_outstanding:
+            p.zadd(self._webhooks(), {record.id: record.created_at})
+        else:
+            p.zrem(self._webhooks(), record.id)
 
     def create(self, record: JobRecord, idempotency: tuple[str, str] | None = None) -> tuple[JobRecord, bool]:
         idem_key = f"{self._ns}:idem:{record.owner}:{idempotency[0]}" if idempotency else None
@@ -76,6 +87,7 @@ class RedisJobStore:
                     p.set(self._job(record.id), record.to_json())
                     p.zadd(self._index(None), {record.id: record.created_at})
                     p.zadd(self._index(record.owner), {record.id: record.created_at})
+                    self._index_webhook(p, record)
                     if idem_key is not None and idempotency is not None:
                         p.set(idem_key, f"{idempotency[1]} {record.id}", ex=IDEMPOTENCY_TTL_S)
                     p.execute()
@@ -111,6 +123,7 @@ class RedisJobStore:
                         return current
                     p.multi()
                     p.set(key, new.to_json())
+                    self._index_webhook(p, new)
                     p.execute()
                     return new
                 except redis.WatchError:
@@ -121,6 +134,7 @@ class RedisJobStore:
         with self._r.pipeline() as p:
             p.delete(self._job(job_id))
             p.zrem(self._index(None), job_id)
+            p.zrem(self._webhooks(), job_id)
             if record is not None:
                 p.zrem(self._index(record.owner), job_id)
             removed = p.execute()[0]
@@ -130,6 +144,12 @@ class RedisJobStore:
         wanted = set(states)
         ids = self._r.zrange(self._index(None), 0, -1)
         return [r.id for r in (self.get(i) for i in ids) if r is not None and r.state in wanted]
+
+    def webhook_backlog(self, limit: int = 500) -> list[JobRecord]:
+        ids = self._r.zrange(self._webhooks(), 0, limit - 1)
+        rows = self._r.mget([self._job(i) for i in ids]) if ids else []
+        records = (JobRecord.from_json(r) for r in rows if r)
+        return [r for r in records if r.webhook_outstanding]
 
     def close(self) -> None:
         self._r.close()
@@ -180,15 +200,13 @@ def _runs_only_in_workers(job_id: str) -> None:  # pragma: no cover - never call
 def run_worker(settings: Settings, *, stop: threading.Event | None = None, install_signals: bool = True) -> None:
     """Run jobs from the queue until SIGTERM/SIGINT (or `stop` is set), then finish the running ones."""
     from anchor.jobs.runner import JobContext, run_job
-    from anchor.jobs.service import base_url, job_document
     from anchor.jobs.webhooks import WebhookSender
 
     api = settings.api
     store = RedisJobStore.from_settings(settings)
     files = JobFiles(api.storage_dir)
     sender = WebhookSender.from_settings(store, api)
-    base = base_url(settings)
-    ctx = JobContext(settings, store, files, on_final=lambda r: sender.notify(r, job_document(r, base)))
+    ctx = JobContext(settings, store, files, on_final=sender.notify)
 
     def render(job_id: str) -> None:
         try:
@@ -207,16 +225,18 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None, insta
     if install_signals:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-    with sender:
-        worker.start()
-        log.info("anchor worker started (%d thread(s), queue %s, storage %s)", api.worker_threads, QUEUE_NAME, files.root)
-        try:
-            while not stop.wait(0.5):
-                pass
-        finally:
-            worker.stop(timeout=int(api.job_time_limit_s * 1000))
-            broker.close()
-            store.close()
+    try:
+        with sender:  # also re-sends webhooks left outstanding by workers that died
+            worker.start()
+            log.info("anchor worker started (%d thread(s), queue %s, storage %s)", api.worker_threads, QUEUE_NAME, files.root)
+            try:
+                while not stop.wait(0.5):
+                    pass
+            finally:
+                worker.stop(timeout=int(api.job_time_limit_s * 1000))
+                broker.close()
+    finally:
+        store.close()  # after the sender released its claims
 
 
 def _failed(message: str) -> Mutator:

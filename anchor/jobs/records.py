@@ -55,15 +55,28 @@ class JobError(BaseModel):
     retryable: bool = False
 
 
+WEBHOOK_STATES: frozenset[str] = frozenset({"completed", "failed"})
+"""Final states that send an event to the job's callback_url (a cancelled job sends none)."""
+
+
 class WebhookStatus(BaseModel):
-    """Delivery of the job's completed/failed event to its callback_url."""
+    """Delivery of the job's completed/failed event to its callback_url.
+
+    `claimed_by` / `claimed_until` say which webhook sender holds the delivery and until when
+    (wall-clock seconds); another sender may take it over only after that (anchor/jobs/webhooks.py).
+    """
 
     url: str
     event: str | None = None
+    delivery_id: str | None = None
     attempts: int = 0
     delivered: bool = False
+    given_up: bool = False
     last_status: int | None = None
     last_error: str | None = None
+    last_attempt_at: float | None = None
+    claimed_by: str | None = None
+    claimed_until: float | None = None
 
 
 class JobRecord(BaseModel):
@@ -91,6 +104,13 @@ class JobRecord(BaseModel):
     @property
     def final(self) -> bool:
         return self.state in FINAL_STATES
+
+    @property
+    def webhook_outstanding(self) -> bool:
+        """A final job whose event is neither delivered nor given up (the stores index these)."""
+        if self.state not in WEBHOOK_STATES or not self.callback_url:
+            return False
+        return self.webhook is None or not (self.webhook.delivered or self.webhook.given_up)
 
     def to_json(self) -> str:
         return self.model_dump_json()

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from anchor.config import Settings
+from anchor.config import ApiSettings, Settings
 from anchor.errors import InputError, NotFoundError
 from anchor.jobs.files import CAPTION_FILES, VIDEO_FILE, JobFiles
 from anchor.jobs.records import JobRecord, VideoSpec, new_job_id, now
@@ -21,15 +21,23 @@ from anchor.jobs.store import JobStore
 log = logging.getLogger(__name__)
 
 
+WEBHOOK_INTERNAL = {"claimed_by", "claimed_until"}
+"""Webhook fields that coordinate senders and are not shown to API clients."""
+
+
 class Dispatcher(Protocol):
     """Hands a stored, queued job to whatever runs jobs."""
 
     def submit(self, job_id: str) -> None: ...
 
 
-def base_url(settings: Settings) -> str:
-    api = settings.api
+def api_base_url(api: ApiSettings) -> str:
+    """Base URL of the API in links and webhooks: `public_url`, else http://host:port."""
     return (api.public_url or f"http://{api.host}:{api.port}").rstrip("/")
+
+
+def base_url(settings: Settings) -> str:
+    return api_base_url(settings.api)
 
 
 def job_document(record: JobRecord, base: str) -> dict[str, Any]:
@@ -59,7 +67,7 @@ def job_document(record: JobRecord, base: str) -> dict[str, Any]:
         "frames": record.frames,
         "request": spec,
         "callback_url": record.callback_url,
-        "webhook": record.webhook.model_dump() if record.webhook else None,
+        "webhook": record.webhook.model_dump(exclude=WEBHOOK_INTERNAL) if record.webhook else None,
         "links": links,
     }
 
@@ -167,8 +175,7 @@ def open_backend(settings: Settings) -> Iterator[JobBackend]:
     store = SqliteJobStore(files.db_path)
     api = settings.api
     sender = WebhookSender.from_settings(store, api)
-    base = base_url(settings)
-    ctx = JobContext(settings, store, files, on_final=lambda r: sender.notify(r, job_document(r, base)))
+    ctx = JobContext(settings, store, files, on_final=sender.notify)
     try:
         with sender, EmbeddedWorkerPool(ctx, api.workers) as pool:
             yield JobBackend("embedded", store, files, pool)

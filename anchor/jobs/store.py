@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from anchor.errors import InputError
-from anchor.jobs.records import JobRecord
+from anchor.jobs.records import WEBHOOK_STATES, JobRecord
 
 Mutator = Callable[[JobRecord], "JobRecord | None"]
 """Given the current record, return the new one, or None to leave it as it is."""
@@ -45,6 +45,10 @@ class JobStore(Protocol):
 
     def ids_in_states(self, states: Iterable[str]) -> list[str]:
         """Ids of the jobs in any of `states`, oldest first."""
+        ...
+
+    def webhook_backlog(self, limit: int = 500) -> list[JobRecord]:
+        """Up to `limit` jobs whose webhook is outstanding (JobRecord.webhook_outstanding), oldest first."""
         ...
 
     def close(self) -> None: ...
@@ -156,6 +160,20 @@ class SqliteJobStore:
         with self._lock:
             rows = self._db.execute(f"SELECT id FROM jobs WHERE state IN ({marks}) ORDER BY created_at", states).fetchall()
         return [r[0] for r in rows]
+
+    def webhook_backlog(self, limit: int = 500) -> list[JobRecord]:
+        states = sorted(WEBHOOK_STATES)
+        marks = ",".join("?" * len(states))
+        query = f"""
+            SELECT data FROM jobs WHERE state IN ({marks})
+              AND json_extract(data, '$.callback_url') IS NOT NULL
+              AND coalesce(json_extract(data, '$.webhook.delivered'), 0) = 0
+              AND coalesce(json_extract(data, '$.webhook.given_up'), 0) = 0
+            ORDER BY created_at LIMIT ?"""
+        with self._lock:
+            rows = self._db.execute(query, (*states, limit)).fetchall()
+        records = (JobRecord.from_json(r[0]) for r in rows)
+        return [r for r in records if r.webhook_outstanding]
 
     def close(self) -> None:
         with self._lock:

@@ -154,3 +154,46 @@ LONG_TEXT = " ".join(
         "The weather stays mild tomorrow with light rain in the morning and sunshine in the afternoon.",
     ]
 )
+
+
+class HookReceiver:
+    """A webhook receiver on 127.0.0.1 (real HTTP): records every POST and answers 500 to the
+    first `fail_first` requests of each path, 200 after that."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.fail_first = fail_first
+        self.requests: list[tuple[str, dict[str, str], bytes]] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver._lock:
+                    receiver.requests.append((self.path, dict(self.headers), body))
+                    n = sum(1 for p, _, _ in receiver.requests if p == self.path)
+                self.send_response(500 if n <= receiver.fail_first else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def url(self, path: str = "/hook") -> str:
+        return self.base + path
+
+    def to(self, path: str) -> list[tuple[dict[str, str], bytes]]:
+        """(headers, body) of the requests to `path`, in order."""
+        with self._lock:
+            return [(h, b) for p, h, b in self.requests if p == path]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
