@@ -114,3 +114,44 @@ def test_say_audio_refuses_a_bad_file(tmp_path: Path) -> None:
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
     )  # fmt: skip
     assert p.returncode == 2 and "[audio]" in p.stderr and "not a readable audio file" in p.stderr
+
+
+@pytest.mark.parametrize("fps", [25, 30])
+def test_streaming_inference_matches_the_whole_clip(model: AudioMouthModel, clip: Speech, fps: int) -> None:
+    """Audio pushed in uneven chunks gives the same frames as whole-clip inference, and each
+    frame comes out as soon as its audio plus the stream's fixed latency has arrived."""
+    from anchor.lipsync.model.stream import MouthStream
+    from anchor.timebase import samples_per_frame
+
+    pcm = clip.pcm[:-555]
+    whole = model.mouth_track(pcm, fps)
+    stream = MouthStream(model, fps)
+    spf = samples_per_frame(fps)
+    rng = np.random.default_rng(3)
+    params, visemes, pushed = [], [], 0
+    while pushed < pcm.size:
+        n = int(rng.integers(1, 6000))
+        out = stream.push(pcm[pushed : pushed + n])
+        pushed = min(pcm.size, pushed + n)
+        params.append(out.params)
+        visemes.extend(out.visemes)
+        # every frame whose end is at least one latency behind the audio received is out
+        assert len(visemes) >= min(len(whole), max(0, (pushed - stream.latency_samples) // spf))
+    tail = stream.flush()
+    params.append(tail.params)
+    visemes.extend(tail.visemes)
+    assert np.allclose(np.concatenate(params), whole.params, atol=1e-4)
+    assert tuple(visemes) == whole.visemes
+    assert stream.latency_samples < 0.25 * 48_000
+
+
+def test_streaming_refuses_bad_audio_and_pushes_after_flush(model: AudioMouthModel) -> None:
+    from anchor.errors import InputError
+    from anchor.lipsync.model.stream import MouthStream
+
+    stream = MouthStream(model, 25)
+    with pytest.raises(InputError, match="int16"):
+        stream.push(np.zeros(100, np.float32))
+    stream.flush()
+    with pytest.raises(InputError, match="flushed"):
+        stream.push(np.zeros(100, np.int16))
