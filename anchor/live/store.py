@@ -59,6 +59,14 @@ _MIGRATIONS: dict[int, str] = {
 _COLUMNS = tuple(Item.model_fields)
 _MAIN_LANE = "recurrence IS NULL AND playlist IS NULL"
 _PENDING_SQL = "state IN ('queued', 'preparing', 'ready')"
+# Among due items: interrupts by position, then scheduled ones by time (higher priority first
+# at the same time), then the rest by position.
+_DUE_ORDER = (
+    "CASE WHEN mode = 'interrupt' THEN 0 WHEN schedule_at IS NOT NULL THEN 1 ELSE 2 END,"
+    " CASE WHEN mode = 'interrupt' THEN '' ELSE COALESCE(schedule_at, '') END,"
+    " CASE WHEN mode = 'interrupt' OR schedule_at IS NULL THEN 0 ELSE -priority END,"
+    " position, id"
+)
 _NOT_PATCHABLE = {"mode": "use move to reorder", "playlist": "remove it and add it again"}
 
 
@@ -204,12 +212,15 @@ class ScriptQueue:
         return self._rows("SELECT * FROM items WHERE playlist = ? ORDER BY position, id", (name,))
 
     def pending_interrupt(self) -> Item | None:
-        """The interrupt item the channel should cut in with, if one is waiting and due."""
-        now = self._now()
-        for item in self._pending_main(self._db):
-            if item.mode == "interrupt" and (item.schedule_at is None or item.schedule_at <= now):
-                return item
-        return None
+        """The interrupt item the channel should cut in with, if one is waiting and due.
+
+        Asked every frame, so SQLite picks the one row: the cost does not grow with the queue."""
+        found = self._rows(
+            f"SELECT * FROM items WHERE {_MAIN_LANE} AND {_PENDING_SQL} AND mode = 'interrupt'"
+            " AND (schedule_at IS NULL OR schedule_at <= ?) ORDER BY position, id LIMIT 1",
+            (_iso(self._now()),),
+        )
+        return found[0] if found else None
 
     def next_due(self, now: datetime | None = None) -> Item | None:
         """The item to play next at `now` (default: the clock), or None when nothing is due.
@@ -219,10 +230,12 @@ class ScriptQueue:
         """
         now = self._now() if now is None else now.astimezone(UTC)
         self.fire_due(now)
-        with self._lock:
-            pending = self._pending_main(self._db)
-        due = [i for i in pending if i.schedule_at is None or i.schedule_at <= now]
-        return min(due, key=lambda i: _play_key(i, now)) if due else None
+        found = self._rows(
+            f"SELECT * FROM items WHERE {_MAIN_LANE} AND {_PENDING_SQL}"
+            f" AND (schedule_at IS NULL OR schedule_at <= ?) ORDER BY {_DUE_ORDER} LIMIT 1",
+            (_iso(now),),
+        )
+        return found[0] if found else None
 
     # -- adding, editing, ordering ---------------------------------------------------------
 

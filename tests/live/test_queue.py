@@ -159,6 +159,47 @@ def test_scheduled_item_waits_until_due_then_goes_first(queue: ScriptQueue, cloc
     assert texts(queue.list()) == ["at noon thirty", "b", "a"]
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_next_due_follows_the_play_order_over_a_random_queue(queue: ScriptQueue, clock: VirtualClock, seed: int) -> None:
+    """Drain a random mix (priorities, next/append/interrupt, past and future schedules), moving
+    the clock as items play: each pick is the first due item in the documented order —
+    interrupts by position, then due scheduled items by time (higher priority first), then the
+    rest by position; `pending_interrupt` is the first due interrupt."""
+    import random
+
+    rnd = random.Random(seed)
+    for i in range(40):
+        when = clock.now + timedelta(minutes=rnd.choice([-30, -5, 3, 10, 45])) if rnd.random() < 0.4 else None
+        mode = rnd.choice(["append", "append", "next", "interrupt"])
+        queue.add(say(f"s{seed}-{i}", priority=rnd.choice([0, 0, 1, 5]), mode=mode, schedule_at=when))
+    played = 0
+    while played < 40:
+        now = clock.now
+        due = [i for i in queue.list() if i.state in ("queued", "preparing", "ready")]
+        due = [i for i in due if i.schedule_at is None or i.schedule_at <= now]
+        if not due:
+            assert queue.next_due() is None
+            clock.advance(minutes=5)
+            continue
+
+        def key(i: Item) -> tuple[object, ...]:
+            if i.mode == "interrupt":
+                return (0, 0.0, 0, i.position, i.id)
+            if i.schedule_at is not None:
+                return (1, i.schedule_at.timestamp(), -i.priority, i.position, i.id)
+            return (2, 0.0, 0, i.position, i.id)
+
+        expected = min(due, key=key)
+        interrupts = sorted((i for i in due if i.mode == "interrupt"), key=lambda i: (i.position, i.id))
+        assert (queue.pending_interrupt() or None) == (interrupts[0] if interrupts else None)
+        got = queue.next_due()
+        assert got is not None and got.id == expected.id, (got, expected)
+        play(queue, got.id)
+        queue.mark_played(got.id)
+        played += 1
+        clock.advance(minutes=1)
+
+
 def test_empty_queue_has_nothing_due(queue: ScriptQueue) -> None:
     assert queue.next_due() is None
     assert queue.depth() == 0
