@@ -29,6 +29,13 @@ class _CausalBlock(nn.Module):
         y = self.conv(nn.functional.pad(x, (self.pad, 0)))
         return x + self.mix(self.act(y))
 
+    def step(self, x: torch.Tensor, past: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Continue from `past` (the last `pad` inputs seen; zeros at the start): output for
+        the new frames `x` only, and the new past."""
+        full = torch.cat([past, x], dim=2)
+        y = self.conv(full)
+        return x + self.mix(self.act(y)), full[:, :, full.shape[2] - self.pad :]
+
 
 class AudioMouthNet(nn.Module):
     """(batch, N_MELS, T) normalized log-mel -> ((batch, 4, T) params, (batch, n_visemes, T) logits)."""
@@ -46,3 +53,19 @@ class AudioMouthNet(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.act(self.blocks(self.inp(x)))
         return self.params(h), self.visemes(h)
+
+    def initial_state(self, batch: int = 1) -> list[torch.Tensor]:
+        """The streaming state before any audio: each block's past is silence-as-zeros, exactly
+        what `forward`'s left padding gives."""
+        return [torch.zeros(batch, b.conv.in_channels, b.pad) for b in self.blocks]  # type: ignore[union-attr]
+
+    def step(self, x: torch.Tensor, state: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """`forward` for the next frames of a stream: (params, logits) for x only, and the new
+        state. Feeding a clip in pieces gives what `forward` gives for the whole clip."""
+        h = self.inp(x)
+        new_state = []
+        for block, past in zip(self.blocks, state):
+            h, past = block.step(h, past)  # type: ignore[operator]
+            new_state.append(past)
+        h = self.act(h)
+        return self.params(h), self.visemes(h), new_state

@@ -32,7 +32,8 @@ class MouthStream:
         self.spf = samples_per_frame(fps)
         if self.spf % _SUB:
             raise InputError(f"streaming mouth inference needs a frame of whole 160-sample steps; {fps} fps is not", field="fps")
-        self.context = model.net.receptive_field - 1
+        self._state = model.net.initial_state()
+        self._net_done = 0  # feature frames the network has consumed
         self._audio = np.zeros(0, np.int16)  # received audio from absolute sample self._audio0
         self._audio0 = 0
         self._received = 0
@@ -96,25 +97,21 @@ class MouthStream:
         self._audio0 += drop
 
     def _network_until(self, n: int) -> None:
-        """Net outputs for feature times up to n - lookahead (time t is read at net index t + lookahead)."""
-        torch = self.model._torch
-        la = self.model.lookahead
-        done = self._out0 + len(self._params)  # times with outputs
-        upto = n - la
-        if upto <= done:
+        """Feed features up to n through the network once each (it keeps its own past); the
+        output at net index i is the prediction for time i - lookahead."""
+        if n <= self._net_done:
             return
-        first_index = done + la  # net index of the first new output
-        ctx_start = max(0, first_index - self.context)
-        x = self._feats[ctx_start - self._feats0 : n - self._feats0]
+        torch = self.model._torch
+        x = self._feats[self._net_done - self._feats0 : n - self._feats0]
         with torch.inference_mode():
-            p, logits = self.model.net(torch.from_numpy(np.ascontiguousarray(x.T[None])))
+            p, logits, self._state = self.model.net.step(torch.from_numpy(np.ascontiguousarray(x.T[None])), self._state)
             probs = torch.softmax(logits, dim=1)
-        k = first_index - ctx_start
-        self._params = np.concatenate([self._params, p[0].numpy().T[k:]])
-        self._probs = np.concatenate([self._probs, probs[0].numpy().T[k:]])
-        keep_from = max(0, n - self.context)  # the next call's context starts here
-        self._feats = self._feats[keep_from - self._feats0 :]
-        self._feats0 = keep_from
+        skip = max(0, self.model.lookahead - self._net_done)  # outputs before time 0
+        self._params = np.concatenate([self._params, p[0].numpy().T[skip:]])
+        self._probs = np.concatenate([self._probs, probs[0].numpy().T[skip:]])
+        self._net_done = n
+        self._feats = self._feats[n - self._feats0 :]
+        self._feats0 = n
 
     def _frames(self, final_frames: int | None, total: int | None) -> MouthTrack:
         per_frame = self.spf // _SUB
