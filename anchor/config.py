@@ -101,6 +101,7 @@ class ApiSettings(BaseModel):
     max_photo_side: int = Field(8000, ge=256)
     max_audio_mb: float = Field(25, gt=0)
     max_audio_seconds: float = Field(300, gt=0)
+    max_background_mb: float = Field(10, gt=0, description="Largest `background_image` upload (PNG or JPEG).")
     webhook_secret: str = ""
     webhook_retries: int = Field(5, ge=0, le=20)
     webhook_backoff_s: float = Field(1.0, ge=0)

@@ -20,7 +20,7 @@ ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1)}
 
 class VideoCreate(BaseModel):
     """POST /v1/videos. Send JSON, or multipart/form-data with the same fields plus an `audio` file
-    instead of `text`."""
+    instead of `text` and/or a `background_image` file instead of `background`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -33,19 +33,33 @@ class VideoCreate(BaseModel):
     rate: int | None = Field(None, ge=80, le=450, description="Words per minute.")
     pitch: int | None = Field(None, ge=0, le=99)
     captions: bool = Field(True, description="Also write SRT and WebVTT captions timed from the spoken words.")
-    background: str | None = Field(None, description="Studio background: '#rrggbb' or a gradient '#rrggbb,#rrggbb' (default: the studio look).")
+    background: str | None = Field(
+        None,
+        description="Studio background: '#rrggbb' or a gradient '#rrggbb,#rrggbb' (default: the studio look); "
+        "or upload a `background_image` file (multipart) instead.",
+    )
     callback_url: str | None = Field(None, max_length=2000, description="POSTed the job when it completes or fails (signed).")
     rundown: Any = Field(
         None, description="A full rundown (same schema as `anchor render`; `anchor render --schema` prints it) instead of text."
     )
 
 
-def to_spec(body: VideoCreate, settings: Settings, voices: list[dict[str, str]], *, has_audio: bool) -> VideoSpec:
+def to_spec(
+    body: VideoCreate, settings: Settings, voices: list[dict[str, str]], *, has_audio: bool, has_background_image: bool = False
+) -> VideoSpec:
     """Check everything that can be checked before queueing; raise 4xx ApiErrors naming the field."""
     api = settings.api
     supported = say_request_fields()
     if body.rundown is not None:
+        if has_background_image:
+            raise ApiError(422, "background_image is for text/audio jobs; a rundown sets its own background", field="background_image")
         return _rundown_spec(body, has_audio)
+    if has_background_image and body.background is not None:
+        raise ApiError(
+            422, "send either background (a colour or gradient) or a background_image file, not both; pick one", field="background"
+        )
+    if has_background_image and "background_image" not in supported:
+        raise ApiError(422, "background images are not available in this build; send `background` instead", field="background_image")
     text = body.text.strip() if isinstance(body.text, str) else None
     if has_audio and text:
         raise ApiError(422, "send either text or an audio file, not both", field="text")

@@ -11,6 +11,7 @@ from PIL import Image, UnidentifiedImageError
 from starlette.datastructures import UploadFile
 
 from anchor.api.errors import ApiError
+from anchor.errors import InputError
 
 CHUNK = 1 << 16
 
@@ -58,6 +59,28 @@ def check_photo(data: bytes, max_side: int, field: str = "photo") -> tuple[int, 
     if w > max_side or h > max_side:
         raise ApiError(422, f"{field} is {w}x{h} px; the limit is {max_side} px on each side", field=field)
     return w, h
+
+
+MIN_BACKGROUND_SIDE = 64
+BACKGROUND_TYPES = {"png": "png", "jpeg": "jpg"}  # sniffed type -> stored extension
+
+
+def check_background_image(data: bytes, max_side: int, field: str = "background_image") -> str:
+    """Refuse non-PNG/JPEG (415), then too large or too small (header only) and undecodable images (422);
+    return the file extension to store it under."""
+    kind = sniff_image(data)
+    if kind not in BACKGROUND_TYPES:
+        raise ApiError(415, f"{field} must be a PNG or JPEG image, whatever its name says", field=field)
+    w, h = check_photo(data, max_side, field)
+    if w < MIN_BACKGROUND_SIDE or h < MIN_BACKGROUND_SIDE:
+        raise ApiError(422, f"{field} is {w}x{h} px; it must be at least {MIN_BACKGROUND_SIDE}x{MIN_BACKGROUND_SIDE}", field=field)
+    from anchor.jobs.say import decode_background_image
+
+    try:
+        decode_background_image(data)
+    except InputError as e:
+        raise ApiError(422, str(e), field=field) from None
+    return BACKGROUND_TYPES[kind]
 
 
 def sniff_audio(data: bytes) -> str | None:

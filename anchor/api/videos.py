@@ -16,7 +16,7 @@ from anchor.api.auth import Principal, require_key
 from anchor.api.errors import ApiError
 from anchor.api.schemas import VideoCreate, to_spec
 from anchor.errors import InputError, NotFoundError
-from anchor.api.uploads import check_audio, read_capped
+from anchor.api.uploads import check_audio, check_background_image, read_capped
 from anchor.jobs.callback_guard import check_callback_url, parse_networks
 from anchor.jobs.files import CAPTION_FILES, VIDEO_FILE
 from anchor.jobs.records import JobRecord
@@ -28,7 +28,9 @@ MAX_JSON_BYTES = 1 << 20
 MEDIA_TYPES = {VIDEO_FILE: "video/mp4", CAPTION_FILES["srt"]: "application/x-subrip", CAPTION_FILES["vtt"]: "text/vtt"}
 
 _schema = VideoCreate.model_json_schema()
-_multipart_schema = {**_schema, "properties": {**_schema["properties"], "audio": {"type": "string", "format": "binary"}}}
+FILE_FIELDS = ("audio", "background_image")
+_binary = {"type": "string", "format": "binary"}
+_multipart_schema = {**_schema, "properties": {**_schema["properties"], **{name: _binary for name in FILE_FIELDS}}}
 CREATE_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -45,28 +47,31 @@ def _doc(request: Request, record: JobRecord) -> dict[str, Any]:
     return job_document(record, str(request.base_url).rstrip("/"))
 
 
-async def _read_body(request: Request) -> tuple[dict[str, Any], UploadFile | None]:
-    """The fields and the optional audio upload, from JSON or multipart/form-data."""
+async def _read_body(request: Request) -> tuple[dict[str, Any], dict[str, UploadFile]]:
+    """The fields and the uploads by field name (`audio`, `background_image`), from JSON or multipart/form-data."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     api = request.app.state.settings.api
     length = int(request.headers.get("content-length") or 0)
     if ctype == "multipart/form-data":
-        if length > api.max_audio_mb * 2**20 + MAX_JSON_BYTES:
-            raise ApiError(413, f"the request is larger than the {api.max_audio_mb:.0f} MB upload limit", field="audio")
+        cap_mb = api.max_audio_mb + api.max_background_mb
+        if length > cap_mb * 2**20 + MAX_JSON_BYTES:
+            raise ApiError(413, f"the request is larger than the {cap_mb:.0f} MB upload limit", field="body")
         try:
-            form = await request.form(max_files=1, max_fields=30)
+            form = await request.form(max_files=len(FILE_FIELDS), max_fields=30)
         except Exception as e:  # starlette raises its own MultiPartException / HTTPException variants
             raise ApiError(400, f"the multipart body cannot be read: {e}", field="body") from None
         fields: dict[str, Any] = {}
-        upload: UploadFile | None = None
+        uploads: dict[str, UploadFile] = {}
         for key, value in form.multi_items():
             if isinstance(value, UploadFile):
-                if key != "audio":
-                    raise ApiError(422, f"unexpected file field {key!r}; the only file accepted is `audio`", field=key)
-                upload = value
+                if key not in FILE_FIELDS:
+                    raise ApiError(422, f"unexpected file field {key!r}; the files accepted are `audio` and `background_image`", field=key)
+                if key in uploads:
+                    raise ApiError(422, f"send one {key} file, not several", field=key)
+                uploads[key] = value
             else:
                 fields[key] = value
-        return fields, upload
+        return fields, uploads
     if ctype not in ("application/json", ""):
         raise ApiError(415, f"send application/json or multipart/form-data, not {ctype!r}", field="Content-Type")
     if length > MAX_JSON_BYTES:
@@ -80,7 +85,7 @@ async def _read_body(request: Request) -> tuple[dict[str, Any], UploadFile | Non
         raise ApiError(400, f"the body is not valid JSON: {e}", field="body") from None
     if not isinstance(data, dict):
         raise ApiError(400, "the body must be a JSON object", field="body")
-    return data, None
+    return data, {}
 
 
 @router.post("", status_code=202, openapi_extra=CREATE_DOC, summary="Create a video job")
@@ -89,12 +94,14 @@ async def create_video(
     principal: Principal = Depends(require_key),
     idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
 ) -> JSONResponse:
-    """Queue a video of `text` (or of an uploaded `audio` file) spoken by an avatar. The same
-    Idempotency-Key with the same body returns the job created the first time."""
+    """Queue a video of `text` (or of an uploaded `audio` file) spoken by an avatar, optionally in front
+    of an uploaded `background_image`. The same Idempotency-Key with the same body (files included)
+    returns the job created the first time."""
     state = request.app.state
     settings = state.settings
+    api = settings.api
     await run_in_threadpool(state.limiter.take, principal.key_name)  # may ask Redis: off the event loop
-    fields, upload = await _read_body(request)
+    fields, uploads = await _read_body(request)
     try:
         body = VideoCreate.model_validate(fields)
     except ValidationError as e:
@@ -102,19 +109,31 @@ async def create_video(
         field = ".".join(str(p) for p in first["loc"]) or None
         raise ApiError(422, f"{field}: {first['msg']}", field=field) from None
     audio: tuple[bytes, str] | None = None
+    background: tuple[bytes, str] | None = None
     digest = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode())
-    if upload is not None:  # checked first: a bad file is reported as such in every build
-        data = await read_capped(upload, int(settings.api.max_audio_mb * 2**20), "audio")
-        kind, _seconds = await run_in_threadpool(check_audio, data, settings.api.max_audio_seconds)
+    if "audio" in uploads:  # files checked first: a bad file is reported as such in every build
+        data = await read_capped(uploads["audio"], int(api.max_audio_mb * 2**20), "audio")
+        kind, _seconds = await run_in_threadpool(check_audio, data, api.max_audio_seconds)
         audio = (data, kind)
         digest.update(hashlib.sha256(data).digest())
-    spec = to_spec(body, settings, state.voices, has_audio=upload is not None)
+    if "background_image" in uploads:
+        data = await read_capped(uploads["background_image"], int(api.max_background_mb * 2**20), "background_image")
+        ext = await run_in_threadpool(check_background_image, data, api.max_photo_side)
+        background = (data, ext)
+        digest.update(b"background_image" + hashlib.sha256(data).digest())
+    spec = to_spec(body, settings, state.voices, has_audio=audio is not None, has_background_image=background is not None)
     if body.callback_url is not None:  # resolves the host: off the event loop
         networks = parse_networks(settings.api.webhook_private_networks)
         await run_in_threadpool(check_callback_url, body.callback_url, networks)
     idem = (idempotency_key, digest.hexdigest()) if idempotency_key else None
     record, created = await run_in_threadpool(
-        _service(request).create, principal.key_name, spec, callback_url=body.callback_url, idempotency=idem, audio=audio
+        _service(request).create,
+        principal.key_name,
+        spec,
+        callback_url=body.callback_url,
+        idempotency=idem,
+        audio=audio,
+        background_image=background,
     )
     headers = {"Location": f"/v1/videos/{record.id}"}
     if not created:

@@ -5,6 +5,7 @@
   anchor.db              embedded mode only: job records (SQLite, WAL)
   jobs/<job id>/         one folder per job; nothing else is ever written there
     input.<ext>          uploaded audio, when the job was made from audio
+    background.<png|jpg> uploaded backdrop picture, when the job has one
     video.mp4            the finished video (written under a temporary name, renamed when complete)
     captions.srt         captions, when the job produced them
     captions.vtt
@@ -29,6 +30,7 @@ CAPTION_FILES = {"srt": "captions.srt", "vtt": "captions.vtt"}
 # Names a say() that writes sidecar captions next to the MP4 may use; they are renamed to CAPTION_FILES.
 SIDECAR_CAPTIONS = {"srt": ("video.srt",), "vtt": ("video.vtt",)}
 OUTPUT_FILES = frozenset({VIDEO_FILE, *CAPTION_FILES.values()})
+BACKGROUND_STEM = "background"  # + "." + png|jpg: the uploaded backdrop picture
 
 
 class JobFiles:

@@ -44,6 +44,7 @@ class VideoSpec(BaseModel):
     height: int | None = None
     captions: bool = True
     background: str | None = None
+    background_image_file: str | None = Field(None, description="Name of the uploaded backdrop picture inside the job folder.")
     rundown: dict[str, Any] | None = Field(None, description="A full rundown (anchor/rundown/model.py) instead of text.")
 
 

@@ -77,6 +77,7 @@ def build_say_request(record: JobRecord, job_dir: Path) -> SayRequest:
         "audio": job_dir / spec.audio_file if spec.audio_file else None,
         "captions": spec.captions,
         "background": spec.background,
+        "background_image": job_dir / spec.background_image_file if spec.background_image_file else None,
     }
     for name, value in optional.items():
         if value is not None and name in supported:

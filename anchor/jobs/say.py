@@ -49,6 +49,7 @@ class SayRequest:
     audio: Path | None = None
     captions: bool = True
     background: str | None = None  # "#rrggbb" (flat) or "#top,#bottom" (gradient); None = the studio look
+    background_image: Path | None = None  # a PNG/JPEG picture, cover-scaled behind the anchor (instead of `background`)
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,12 @@ def say(settings: Settings, request: SayRequest, progress: Progress | None = Non
     if not output.parent.exists():
         raise InputError(f"output folder {output.parent} does not exist", field="output")
 
-    backdrop = parse_background(request.background, width, height)
+    if request.background is not None and request.background_image is not None:
+        raise InputError("give either background (a colour) or background_image (a picture), not both", field="background")
+    if request.background_image is not None:
+        backdrop = background_from_image(request.background_image, width, height)
+    else:
+        backdrop = parse_background(request.background, width, height)
     if progress:
         progress("speech", 0.0)
     if request.audio is not None:
@@ -147,6 +153,31 @@ def parse_background(spec: str | None, width: int, height: int) -> np.ndarray | 
         )
     cols = [tuple(int(p[i : i + 2], 16) for i in (1, 3, 5)) for p in parts]
     return solid_background(width, height, cols[0], cols[1] if len(cols) == 2 else None)  # type: ignore[arg-type]
+
+
+def decode_background_image(source: Path | bytes) -> np.ndarray:
+    """A picture file (or its bytes) as RGB: EXIF rotation applied, transparency flattened onto black."""
+    import io
+
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else Path(source)) as im:
+            im = ImageOps.exif_transpose(im)
+            if im.mode.startswith("I"):  # 16/32-bit grey: keep the top 8 bits rather than clipping
+                im = Image.fromarray((np.asarray(im).astype(np.int64) >> 8).clip(0, 255).astype(np.uint8))
+            rgba = im.convert("RGBA")
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        raise InputError(f"the background image cannot be decoded ({e})", field="background_image") from e
+    flat = Image.alpha_composite(Image.new("RGBA", rgba.size, (0, 0, 0, 255)), rgba)
+    return np.asarray(flat.convert("RGB"))
+
+
+def background_from_image(path: Path, width: int, height: int) -> np.ndarray:
+    """The picture at `path` scaled to cover width x height and centre-cropped (aspect kept, no bars)."""
+    from anchor.studio.graphics import fit_cover
+
+    return fit_cover(decode_background_image(path), width, height)
 
 
 def speech_from_file(path: Path, language: str | None, text: str = "") -> Speech:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from anchor.config import ApiSettings, Settings
 from anchor.errors import InputError, NotFoundError
-from anchor.jobs.files import CAPTION_FILES, VIDEO_FILE, JobFiles
+from anchor.jobs.files import BACKGROUND_STEM, CAPTION_FILES, VIDEO_FILE, JobFiles
 from anchor.jobs.records import JobRecord, VideoSpec, new_job_id, now
 from anchor.jobs.store import JobStore
 
@@ -98,16 +98,20 @@ class JobService:
         callback_url: str | None = None,
         idempotency: tuple[str, str] | None = None,
         audio: tuple[bytes, str] | None = None,
+        background_image: tuple[bytes, str] | None = None,
     ) -> tuple[JobRecord, bool]:
-        """Store and queue a job; with an idempotency (key, request hash) seen before, return that job."""
+        """Store and queue a job; with an idempotency (key, request hash) seen before, return that job.
+        `audio` / `background_image` are (bytes, extension) written into the job folder."""
         job_id = new_job_id()
-        if audio is not None:
-            data, ext = audio
-            name = f"input.{ext}"
-            (self.files.job_dir(job_id, create=True) / name).write_bytes(data)
-            spec = spec.model_copy(update={"audio_file": name})
-        record = JobRecord(id=job_id, owner=owner, spec=spec, callback_url=callback_url)
+        uploads = {"audio_file": ("input", audio), "background_image_file": (BACKGROUND_STEM, background_image)}
         try:
+            for spec_field, (stem, upload) in uploads.items():
+                if upload is not None:
+                    data, ext = upload
+                    name = f"{stem}.{ext}"
+                    (self.files.job_dir(job_id, create=True) / name).write_bytes(data)
+                    spec = spec.model_copy(update={spec_field: name})
+            record = JobRecord(id=job_id, owner=owner, spec=spec, callback_url=callback_url)
             stored, created = self.store.create(record, idempotency)
         except BaseException:
             self.files.remove(job_id)

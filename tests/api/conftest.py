@@ -43,6 +43,7 @@ def server(api_dir: Path) -> Iterator[ApiServer]:
             "max_photo_mb": 2,
             "max_photo_side": 4000,
             "max_audio_seconds": 20,
+            "max_background_mb": 1,
             "webhook_secret": WEBHOOK_SECRET,
             "webhook_backoff_s": 0.2,
             "webhook_private_networks": ["127.0.0.0/8"],  # the test receivers listen on loopback
