@@ -30,6 +30,25 @@ def test_say_writes_a_playable_mp4_and_says_where(tmp_path: Path) -> None:
     assert (info.width, info.height, info.video_codec) == (640, 360, "h264")
 
 
+def test_say_puts_a_background_image_behind_the_anchor(tmp_path: Path) -> None:
+    import av
+    import numpy as np
+    from PIL import Image
+
+    picture = np.zeros((360, 640, 3), np.uint8)
+    picture[:, :320] = (220, 20, 20)
+    picture[:, 320:] = (20, 20, 220)
+    Image.fromarray(picture).save(tmp_path / "studio.png")
+    out = tmp_path / "bg.mp4"
+    p = run("say", "Hello.", "-o", str(out), "--size", "640x360", "--background-image", str(tmp_path / "studio.png"))
+    assert p.returncode == 0, p.stderr
+    with av.open(str(out)) as c:
+        frame = next(c.decode(video=0)).to_ndarray(format="rgb24").astype(int)
+    left, right = frame[20, 20], frame[20, 620]
+    assert left[0] > 150 and left[2] < 80, left
+    assert right[2] > 150 and right[0] < 80, right
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -38,6 +57,8 @@ def test_say_writes_a_playable_mp4_and_says_where(tmp_path: Path) -> None:
         (["say", "Hi.", "--size", "big"], "1280x720"),
         (["say", "Hi.", "--lang", "klingon"], "language"),
         (["say", "Hi.", "-o", "/nonexistent-dir/x.mp4"], "does not exist"),
+        (["say", "Hi.", "--background-image", "/nonexistent/studio.png"], "background image"),
+        (["say", "Hi.", "--background", "#102030", "--background-image", "README.md"], "not both"),
     ],
 )
 def test_say_refusals_exit_non_zero_with_a_message(args: list[str], message: str, tmp_path: Path) -> None:

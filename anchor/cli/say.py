@@ -23,6 +23,9 @@ def say(
     pitch: Optional[int] = typer.Option(None, "--pitch", help="Pitch 0-99."),
     size: Optional[str] = typer.Option(None, "--size", help="Frame size WxH, e.g. 1920x1080."),
     background: Optional[str] = typer.Option(None, "--background", help="'#rrggbb' or a gradient '#rrggbb,#rrggbb' (default: the studio look)."),
+    background_image: Optional[Path] = typer.Option(
+        None, "--background-image", help="A PNG/JPEG picture behind the anchor, scaled to cover the frame (instead of --background)."
+    ),
     captions: bool = typer.Option(True, "--captions/--no-captions", help="Write .srt and .vtt captions beside the MP4."),
     audio: Optional[Path] = typer.Option(
         None, "--audio", help="Speak this recorded voice (wav, mp3, m4a, ogg/opus, flac …) instead of synthesizing TEXT."
@@ -40,7 +43,8 @@ def say(
         if output.parent and not output.parent.exists() and output.parent == Path("out"):
             output.parent.mkdir(parents=True, exist_ok=True)
         request = SayRequest(
-            text, output, avatar, lang, voice, rate, pitch, width, height, audio, captions=captions, background=background
+            text, output, avatar, lang, voice, rate, pitch, width, height, audio, captions=captions, background=background,
+            background_image=background_image,
         )
         with Progress(
             TextColumn("[bold]{task.description:<8}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=console
