@@ -6,9 +6,12 @@ Sets (none of it used in training):
 - held-out espeak voices (whole accents en-gb-scotland, en-gb-x-gbcwmd, yue, and variants never
   trained on) speaking held-out sentences, clean and augmented (noise, reverb, codecs, level);
 - seen espeak voices (en-us, en-gb, cmn) speaking held-out sentences;
-- the Piper voice (en_US-joe-medium), held out of the committed model's training, on held-out sentences.
+- the Festival voices (HTS slt, kal diphone; trained on) speaking held-out sentences;
+- the Piper voice (en_US-joe-medium), held out of the committed model's training, on held-out
+  sentences (`--piper-sentences` generated ones plus the fixed ones; onnxruntime's random
+  ops are seeded, so the Piper figures repeat from run to run).
 Truth is the timing path's track from the exact phoneme timings. Prints a markdown table and
-the model's inference cost per video frame (1 torch thread).
+the model's inference cost per video frame (1 torch thread), whole-clip and streaming.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--weights", type=Path, default=None)
     ap.add_argument("--sentences", type=int, default=4, help="generated held-out sentences per language (plus the fixed ones)")
+    ap.add_argument("--piper-sentences", type=int, default=30, help="generated held-out sentences for the Piper set")
     ap.add_argument("--no-piper", action="store_true")
     args = ap.parse_args()
 
@@ -75,11 +79,21 @@ def main() -> None:
         ("same, augmented (noise/reverb/codec/level)", held_aug),
         ("seen espeak voices, held-out sentences", seen),
     ]
+    from anchor.lipsync.model.festival import FESTIVAL_VOICES, festival_available, synthesize_many
+
+    if festival_available():
+        utts = synthesize_many([(v, t, 1.0) for v in FESTIVAL_VOICES for t in texts["en"]])
+        festival = [(u.pcm, mouth_track_from_phonemes(u.phonemes, u.pcm.size, FPS)) for u in utts]
+        sets.append(("Festival voices (trained on), held-out sentences", festival))
     if not args.no_piper:
+        import onnxruntime
+
         from anchor.speech.piper import PiperBackend
 
+        onnxruntime.set_seed(7)
         piper = PiperBackend(speech_settings())
-        sets.append(("Piper en_US-joe (held out), held-out sentences", [clip(piper.synthesize(t, language="en")) for t in texts["en"]]))
+        piper_texts = held_out_texts("en", args.piper_sentences, np.random.default_rng(2025))
+        sets.append(("Piper en_US-joe (held out), held-out sentences", [clip(piper.synthesize(t, language="en")) for t in piper_texts]))
 
     trained_on = model.meta.get("recipe", {})
     print(f"weights: {args.weights or 'committed'}; recipe: {trained_on}")
@@ -102,7 +116,18 @@ def main() -> None:
     per_frame = (time.perf_counter() - t0) / reps / (pcm.size / 1920)
     n_params = sum(p.numel() for p in model.net.parameters())
     weights = args.weights or Path(__import__("anchor.lipsync.model.infer", fromlist=["x"]).DEFAULT_WEIGHTS)
+    from anchor.lipsync.model.stream import MouthStream
+
+    stream = MouthStream(model, FPS)
+    chunk = 1920  # one video frame of audio per push, as a live source delivers it
+    t0 = time.perf_counter()
+    for i in range(0, pcm.size, chunk):
+        stream.push(pcm[i : i + chunk])
+    stream.flush()
+    per_push = (time.perf_counter() - t0) / -(-pcm.size // chunk)
     print()
+    print(f"streaming (MouthStream, 40 ms pushes): {per_push * 1000:.3f} ms per push; a frame comes out "
+          f"{stream.latency_samples / 48:.0f} ms after its audio ends (look-ahead + window + margin)")  # fmt: skip
     print(f"inference: {per_frame * 1000:.3f} ms per 25 fps video frame (1 thread, features included); "
           f"{n_params} parameters, weights {Path(weights).stat().st_size / 1e6:.2f} MB, "
           f"look-ahead {model.lookahead * 10} ms")  # fmt: skip

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(fonts-noto-cjk nginx libnginx-mod-rtmp redis-server chromium)
+DEBIAN_PACKAGES=(fonts-noto-cjk nginx libnginx-mod-rtmp redis-server chromium festival festvox-us-slt-hts festvox-kallpc16k)
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   missing=()
@@ -17,7 +17,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
 else
-  echo "setup: not root; skipping Debian packages (${DEBIAN_PACKAGES[*]}) - install them yourself for CJK captions"
+  echo "setup: not root; skipping Debian packages (${DEBIAN_PACKAGES[*]}) - install them yourself (CJK captions, RTMP tests, lip-sync training)"
 fi
 
 PY=""

@@ -3,15 +3,17 @@
 Recipe (seeded; defaults are the committed model's):
 1. Synthesize utterances with espeak-ng: English generated sentences over 6 accents x 40
    variants, Mandarin (cmn x variants), and pseudo-word sentences in de/es/fr/it/pt, each at a
-   random rate (120-260 wpm) and pitch (15-85); optionally `piper` utterances from the Piper
-   voice at random length scales. Held-out voices (data.HELD_OUT_*) and held-out sentences
-   (corpus.is_held_out) are never used.
+   random rate (120-260 wpm) and pitch (15-85); English sentences from the two Festival
+   voices (festival.py: HTS slt and kal diphone; the diphone voice at random duration
+   stretches); optionally `piper` utterances from the Piper voice at random length scales.
+   Held-out voices (data.HELD_OUT_*) and held-out sentences (corpus.is_held_out) are never used.
 2. Targets: the timing path's 25 fps MouthTrack of each utterance (exact phoneme timings).
 3. Each utterance appears `copies` times, each copy augmented independently (data.augment).
-4. A 9-block causal TCN (net.AudioMouthNet, ~0.15 M parameters) is trained with Adam and a
+4. A 9-block causal TCN (net.AudioMouthNet, 96 channels, 0.34 M parameters) is trained with Adam and a
    cosine learning rate on random 4 s crops (plus 1 s of context), loss = smooth-L1 on the
-   four parameters + MSE on the visible opening + 0.3 x viseme cross-entropy, read LOOKAHEAD
-   feature frames late (the fixed look-ahead).
+   four parameters + MSE on the visible opening + 0.3 x viseme cross-entropy, read `lookahead`
+   feature frames late (the fixed look-ahead). A share `spectral` of the crops gets a random
+   equalizer and frequency warp on its features (spectral.py).
 One torch thread, so it shares a 2-core machine politely. espeak's audio varies by a few
 samples between runs, so reruns give close, not bit-identical, weights.
 """
@@ -30,7 +32,7 @@ from anchor.lipsync.model.data import Example, augment, espeak_utterances, examp
 from anchor.lipsync.model.corpus import sentences
 
 LOOKAHEAD = 8
-"""Feature frames (10 ms each) the model reads ahead: 80 ms."""
+"""Default feature frames (10 ms each) the model reads ahead: 80 ms."""
 WARMUP = 100  # feature frames of context before a crop's loss starts
 CROP = 100  # video frames (4 s) per training crop
 PARAM_WEIGHTS = (2.0, 1.0, 1.0, 2.0)
@@ -47,11 +49,14 @@ class TrainConfig:
     mandarin: int = 500
     other: int = 300
     piper: int = 0
+    festival: int = 1600
     copies: int = 3
     steps: int = 4500
     batch: int = 16
     lr: float = 2e-3
     channels: int = 96
+    spectral: float = 0.8
+    lookahead: int = LOOKAHEAD
     held_out_piper: bool = field(default=True)
 
 
@@ -59,6 +64,11 @@ def build_examples(cfg: TrainConfig, log: Log) -> list[Example]:
     """Synthesize and augment the training set."""
     from anchor.speech.espeak import EspeakBackend
 
+    if cfg.festival:
+        from anchor.lipsync.model.festival import FESTIVAL_VOICES, INSTALL_HINT, festival_available
+
+        if not festival_available():  # before minutes of espeak synthesis, not after
+            raise BackendError(f"festival with voices {', '.join(FESTIVAL_VOICES)} is not installed: {INSTALL_HINT} (or --festival 0)")
     rng = np.random.default_rng(cfg.seed)
     backend = EspeakBackend(speech_settings())
     out: list[Example] = []
@@ -71,6 +81,16 @@ def build_examples(cfg: TrainConfig, log: Log) -> list[Example]:
             out.append(example_from(pcm, ph, voice))
         if i % 200 == 0:
             log(f"data: {i}/{len(plan)} espeak utterances ({time.time() - t0:.0f} s)")
+    if cfg.festival:
+        from anchor.lipsync.model.festival import FESTIVAL_VOICES, synthesize_many
+
+        texts = sentences("en", cfg.festival, rng, held_out=False)
+        requests = [(FESTIVAL_VOICES[i % len(FESTIVAL_VOICES)], t, float(rng.uniform(0.8, 1.3))) for i, t in enumerate(texts)]
+        for utt in synthesize_many(requests):
+            for _ in range(cfg.copies):
+                pcm, ph = augment(utt.pcm, utt.phonemes, rng)
+                out.append(example_from(pcm, ph, utt.voice))
+        log(f"data: {len(requests)} Festival utterances ({time.time() - t0:.0f} s)")
     if cfg.piper:
         from anchor.config import PiperSettings
         from anchor.speech.piper import PiperBackend
@@ -93,6 +113,7 @@ def train(cfg: TrainConfig, output: Path, log: Log = print) -> dict[str, object]
     except ImportError as e:  # pragma: no cover
         raise BackendError("training needs torch: pip install torch==2.13.0") from e
     from anchor.lipsync.model.net import AudioMouthNet
+    from anchor.lipsync.model.spectral import augment_crops
 
     torch.set_num_threads(1)
     torch.manual_seed(cfg.seed)
@@ -115,19 +136,21 @@ def train(cfg: TrainConfig, output: Path, log: Log = print) -> dict[str, object]
     feats_t = torch.from_numpy(feats)
     params_t = torch.from_numpy(params)
     labels_t = torch.from_numpy(labels)
+    mean_t, std_t = torch.from_numpy(mean.astype(np.float32)), torch.from_numpy(std.astype(np.float32))
     weights = torch.tensor(PARAM_WEIGHTS).view(1, 4, 1)
-    span = WARMUP + 4 * CROP + LOOKAHEAD
+    span = WARMUP + 4 * CROP + cfg.lookahead
     lo = (WARMUP + 3) // 4
-    hi = n_video - CROP - (LOOKAHEAD + 3) // 4 - 1
+    hi = n_video - CROP - (cfg.lookahead + 3) // 4 - 1
     t_train = time.time()
     for step in range(cfg.steps):
         starts = rng.integers(lo, hi, cfg.batch)
         x = torch.stack([feats_t[4 * s - WARMUP : 4 * s - WARMUP + span] for s in starts]).transpose(1, 2)
+        x = augment_crops(x, mean_t, std_t, rng, cfg.spectral)
         y = torch.stack([params_t[s : s + CROP] for s in starts]).transpose(1, 2)
         c = torch.stack([labels_t[s : s + CROP] for s in starts])
         p, logits = net(x)
-        p = p[:, :, WARMUP + LOOKAHEAD :].reshape(cfg.batch, 4, CROP, 4).mean(-1)
-        logits = logits[:, :, WARMUP + LOOKAHEAD :].reshape(cfg.batch, -1, CROP, 4).mean(-1)
+        p = p[:, :, WARMUP + cfg.lookahead :].reshape(cfg.batch, 4, CROP, 4).mean(-1)
+        logits = logits[:, :, WARMUP + cfg.lookahead :].reshape(cfg.batch, -1, CROP, 4).mean(-1)
         loss_p = (torch.nn.functional.smooth_l1_loss(p, y, reduction="none", beta=0.1) * weights).mean()
         open_p = p[:, 0].clamp(0, 1) * (1 - p[:, 3].clamp(0, 1))
         open_y = y[:, 0] * (1 - y[:, 3])
@@ -158,7 +181,7 @@ def train(cfg: TrainConfig, output: Path, log: Log = print) -> dict[str, object]
         "config": net.config,
         "mean": torch.from_numpy(mean.astype(np.float32)),
         "std": torch.from_numpy(std.astype(np.float32)),
-        "lookahead": LOOKAHEAD,
+        "lookahead": cfg.lookahead,
         "meta": meta,
     }
     output.parent.mkdir(parents=True, exist_ok=True)
