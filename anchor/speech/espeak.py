@@ -39,12 +39,12 @@ from anchor.speech.text import (
     detect_language,
     is_cjk,
     normalize_text,
+    require_speakable,
     sentence_bounds,
     word_tokens,
 )
 from anchor.timebase import PROGRAM_RATE
 
-MAX_TEXT_CHARS = 20_000
 RATE_RANGE = (80, 450)
 PITCH_RANGE = (0, 99)
 
@@ -311,13 +311,7 @@ class EspeakBackend:
         pitch: int | None = None,
     ) -> Speech:
         """Speak `text` sentence by sentence, with `sentence_pause_ms` of silence between sentences."""
-        if not isinstance(text, str) or not text.strip():
-            raise InputError("text is empty: give some words to speak", field="text")
-        if len(text) > MAX_TEXT_CHARS:
-            raise InputError(
-                f"text is {len(text)} characters long; the limit is {MAX_TEXT_CHARS} per request, split it up",
-                field="text",
-            )
+        require_speakable(text)
         clean = normalize_text(text)
         bounds = sentence_bounds(clean)
         if not bounds:

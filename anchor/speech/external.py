@@ -9,16 +9,12 @@ from __future__ import annotations
 from anchor.errors import BackendError, InputError
 from anchor.speech.audio_in import decode_audio
 from anchor.speech.base import SentenceSpan, Speech
-from anchor.speech.espeak import MAX_TEXT_CHARS
-from anchor.speech.text import collapse_whitespace, detect_language, normalize_text
+from anchor.speech.text import collapse_whitespace, detect_language, normalize_text, require_speakable
 
 
 def check_text(text: str) -> str:
     """The cleaned text, or an InputError for empty/over-long text."""
-    if not isinstance(text, str) or not text.strip():
-        raise InputError("text is empty: give some words to speak", field="text")
-    if len(text) > MAX_TEXT_CHARS:
-        raise InputError(f"text is {len(text)} characters long; the limit is {MAX_TEXT_CHARS}", field="text")
+    require_speakable(text)
     return collapse_whitespace(normalize_text(text))
 
 

@@ -30,8 +30,15 @@ from scipy.signal import resample_poly
 from anchor.config import PiperSettings, SpeechSettings
 from anchor.errors import BackendError, InputError, MissingDependencyError
 from anchor.speech.base import PhonemeEvent, SentenceSpan, Speech, VoiceInfo, WordEvent
-from anchor.speech.espeak import MAX_TEXT_CHARS, PAUSE, EspeakLibrary
-from anchor.speech.text import collapse_whitespace, detect_language, normalize_text, sentence_bounds, word_tokens
+from anchor.speech.espeak import PAUSE, EspeakLibrary
+from anchor.speech.text import (
+    collapse_whitespace,
+    detect_language,
+    normalize_text,
+    require_speakable,
+    sentence_bounds,
+    word_tokens,
+)
 from anchor.timebase import PROGRAM_RATE
 
 BOS, EOS, PAD = "^", "$", "_"
@@ -200,10 +207,7 @@ class PiperBackend:
         pitch: int | None = None,
     ) -> Speech:
         """Speak `text` sentence by sentence with `sentence_pause_ms` of silence between sentences."""
-        if not isinstance(text, str) or not text.strip():
-            raise InputError("text is empty: give some words to speak", field="text")
-        if len(text) > MAX_TEXT_CHARS:
-            raise InputError(f"text is {len(text)} characters long; the limit is {MAX_TEXT_CHARS}", field="text")
+        require_speakable(text)
         v = self.voice
         own = str(v.config.get("language", {}).get("family", "en"))
         clean = normalize_text(text)

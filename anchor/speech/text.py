@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from anchor.errors import InputError
+
 MAX_SENTENCE_CHARS = 200
 """Pieces longer than this are cut at a comma, a space, or (failing both) hard."""
 
@@ -36,6 +38,18 @@ _ABBREVIATIONS = frozenset(
     sen rep col lt sgt capt cmdr adm rev hon inc ltd co corp bros no nos vol pp ed eds jan feb
     mar apr jun jul aug sep sept oct nov dec a.m p.m u.s u.k u.n e.u""".split()
 )
+
+
+MAX_TEXT_CHARS = 20_000
+"""Characters one synthesis request may hold, for every speech backend."""
+
+
+def require_speakable(text: object) -> None:
+    """InputError (field "text") unless `text` is a non-blank string within MAX_TEXT_CHARS."""
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("text is empty: give some words to speak", field="text")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InputError(f"text is {len(text)} characters long; the limit is {MAX_TEXT_CHARS} per request, split it up", field="text")
 
 
 def normalize_text(text: str) -> str:
