@@ -51,11 +51,8 @@ class FestivalUtterance:
 
 def festival_available() -> bool:
     """Whether the festival binary and both voices are installed."""
-    exe = shutil.which("festival")
-    if not exe:
-        return False
-    roots = [Path("/usr/share/festival/voices")]
-    return all(any(r.glob(f"*/{v}") for r in roots) for v in FESTIVAL_VOICES)
+    voices = Path("/usr/share/festival/voices")
+    return shutil.which("festival") is not None and all(any(voices.glob(f"*/{v}")) for v in FESTIVAL_VOICES)
 
 
 def _scheme_string(text: str) -> str:

@@ -60,7 +60,7 @@ class MouthStream:
         self._audio = np.concatenate([self._audio, pcm])
         self._received += pcm.size
         ready_feats = max(0, (self._received - _WINDOW_SAMPLES - _MARGIN) // PROGRAM_HOP + 1)
-        return self._advance(ready_feats, final_frames=None)
+        return self._advance(ready_feats)
 
     def flush(self) -> MouthTrack:
         """End the stream: pad it as whole-clip inference does and return the remaining frames."""
@@ -71,14 +71,15 @@ class MouthStream:
         pad = self.model.lookahead * PROGRAM_HOP + _WINDOW_SAMPLES + 2 * _MARGIN
         self._audio = np.concatenate([self._audio, np.zeros(pad, np.int16)])
         n_feats = -(-total // PROGRAM_HOP) + self.model.lookahead
-        return self._advance(n_feats, final_frames=frames_for_samples(total, self.fps), total=total)
+        return self._advance(n_feats, total=total)
 
     # -- the three stages: features, network, frames ------------------------------------
 
-    def _advance(self, ready_feats: int, final_frames: int | None, total: int | None = None) -> MouthTrack:
+    def _advance(self, ready_feats: int, total: int | None = None) -> MouthTrack:
+        """Compute what `ready_feats` feature frames allow; `total` (samples) ends the stream."""
         self._features_until(ready_feats)
         self._network_until(ready_feats)
-        return self._frames(final_frames, total)
+        return self._frames(total)
 
     def _features_until(self, n: int) -> None:
         have = self._feats0 + len(self._feats)
@@ -113,17 +114,15 @@ class MouthStream:
         self._feats = self._feats[n - self._feats0 :]
         self._feats0 = n
 
-    def _frames(self, final_frames: int | None, total: int | None) -> MouthTrack:
+    def _frames(self, total: int | None) -> MouthTrack:
         per_frame = self.spf // _SUB
-        have_times = self._out0 + len(self._params)
-        if final_frames is None:
-            n_frames = (have_times * 3) // per_frame  # frames whose every sub-step has an output
-        else:
-            n_frames = final_frames
-            if total is not None:  # whole-clip inference keeps outputs for ceil(total / hop) times only
-                keep = -(-total // PROGRAM_HOP)
-                self._params = self._params[: keep - self._out0]
-                self._probs = self._probs[: keep - self._out0]
+        if total is None:
+            n_frames = ((self._out0 + len(self._params)) * 3) // per_frame  # every sub-step has an output
+        else:  # the end: as whole-clip inference, outputs for ceil(total / hop) times, frames for total
+            n_frames = frames_for_samples(total, self.fps)
+            keep = -(-total // PROGRAM_HOP)
+            self._params = self._params[: keep - self._out0]
+            self._probs = self._probs[: keep - self._out0]
         if n_frames <= self._emitted:
             return MouthTrack.silent(0, self.fps)
         first_sub, last_sub = self._emitted * per_frame, n_frames * per_frame
