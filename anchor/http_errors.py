@@ -19,22 +19,39 @@ from anchor.errors import AnchorError, BackendError, InputError, NotFoundError
 
 log = logging.getLogger(__name__)
 
-_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-          409: "conflict", 413: "too_large", 415: "unsupported_media_type", 416: "range_not_satisfiable",
-          422: "invalid_input", 429: "rate_limited", 500: "internal_error", 502: "backend_error", 503: "unavailable"}
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    416: "range_not_satisfiable",
+    422: "invalid_input",
+    429: "rate_limited",
+    500: "internal_error",
+    502: "backend_error",
+    503: "unavailable",
+}
 
 
 class ApiError(Exception):
     """An HTTP error with a message a person understands and the request field at fault."""
 
-    def __init__(self, status: int, message: str, *, field: str | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, *, field: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.field = field
         self.headers = headers or {}
 
 
-def error_response(status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body = {"error": {"status": status, "code": _CODES.get(status, "error"), "message": message, "field": field}}
     return JSONResponse(body, status_code=status, headers=headers)
 

@@ -100,7 +100,9 @@ def median_ms(fn, n: int = 50) -> float:
     return statistics.median(times)
 
 
-def one_mode(tmp: Path, name: str, api: dict[str, Any], workers: int, jobs: int, latency: bool = False) -> dict[str, Any]:
+def one_mode(
+    tmp: Path, name: str, api: dict[str, Any], workers: int, jobs: int, latency: bool = False
+) -> dict[str, Any]:
     port = free_port()
     cfg = tmp / f"{name}.yaml"
     limits = {"rate_limit_per_minute": 1e6, "rate_limit_burst": 1000}  # the bench measures speed, not the limiter
@@ -153,33 +155,50 @@ def main() -> None:
         t = time.perf_counter()
         result = say(settings, SayRequest(TEXT, tmp / "direct.mp4"))
         direct = time.perf_counter() - t
-        print(f"direct say(): {result.speech.duration:.1f} s clip rendered in {direct:.2f} s "
-              f"(-> {60 / direct:.1f} clips/min on one process)")
+        print(
+            f"direct say(): {result.speech.duration:.1f} s clip rendered in {direct:.2f} s "
+            f"(-> {60 / direct:.1f} clips/min on one process)"
+        )
 
         emb = one_mode(tmp, "embedded", {"mode": "embedded"}, 0, args.jobs, latency=True)
-        print(f"embedded (in-process pool, default size): {emb['jobs_per_minute']:.1f} jobs/min "
-              f"({args.jobs} x {emb['clip_s']:.1f} s clips in {emb['wall']:.1f} s)")
-        print(f"API added latency per job (embedded, idle): submit->completed {emb['single_job_wall']:.2f} s vs direct "
-              f"{direct:.2f} s = +{emb['single_job_wall'] - direct:.2f} s (queue wait {emb['queue_wait'] * 1000:.0f} ms, "
-              f"render in worker {emb['single_job_render']:.2f} s, the rest is polling at 50 ms)")
-        print(f"API latency per request (median, real HTTP on 127.0.0.1, idle server): /healthz {emb['healthz_ms']:.1f} ms, "
-              f"GET /v1/videos/{{id}} {emb['get_ms']:.1f} ms, POST /v1/videos refused {emb['post_invalid_ms']:.1f} ms, "
-              f"POST /v1/videos accepted {emb['post_ms']:.1f} ms (mean of 10)")
+        print(
+            f"embedded (in-process pool, default size): {emb['jobs_per_minute']:.1f} jobs/min "
+            f"({args.jobs} x {emb['clip_s']:.1f} s clips in {emb['wall']:.1f} s)"
+        )
+        print(
+            f"API added latency per job (embedded, idle): submit->completed {emb['single_job_wall']:.2f} s vs direct "
+            f"{direct:.2f} s = +{emb['single_job_wall'] - direct:.2f} s (queue wait {emb['queue_wait'] * 1000:.0f} ms, "
+            f"render in worker {emb['single_job_render']:.2f} s, the rest is polling at 50 ms)"
+        )
+        print(
+            f"API latency per request (median, real HTTP on 127.0.0.1, idle server): /healthz {emb['healthz_ms']:.1f} ms, "
+            f"GET /v1/videos/{{id}} {emb['get_ms']:.1f} ms, POST /v1/videos refused {emb['post_invalid_ms']:.1f} ms, "
+            f"POST /v1/videos accepted {emb['post_ms']:.1f} ms (mean of 10)"
+        )
 
         redis_exe = shutil.which("redis-server")
         if redis_exe is None:
             print("distributed: skipped (redis-server not installed)")
             return
         rport = free_port()
-        redis = subprocess.Popen([redis_exe, "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        redis = subprocess.Popen(
+            [redis_exe, "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             time.sleep(0.5)
             for workers in (1, 2):
-                api = {"mode": "distributed", "redis_url": f"redis://127.0.0.1:{rport}/0", "redis_namespace": f"bench{workers}"}
+                api = {
+                    "mode": "distributed",
+                    "redis_url": f"redis://127.0.0.1:{rport}/0",
+                    "redis_namespace": f"bench{workers}",
+                }
                 r = one_mode(tmp, f"dist{workers}", api, workers, args.jobs, latency=False)
-                print(f"distributed, {workers} worker process(es): {r['jobs_per_minute']:.1f} jobs/min "
-                      f"({args.jobs} x {r['clip_s']:.1f} s clips in {r['wall']:.1f} s)")
+                print(
+                    f"distributed, {workers} worker process(es): {r['jobs_per_minute']:.1f} jobs/min "
+                    f"({args.jobs} x {r['clip_s']:.1f} s clips in {r['wall']:.1f} s)"
+                )
         finally:
             redis.terminate()
             redis.wait(10)

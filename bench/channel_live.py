@@ -26,7 +26,7 @@ import httpx
 from anchor.config import BUILTIN_AVATARS, load_settings
 from anchor.face.avatar import AvatarStore
 from anchor.live.api import channel_app
-from anchor.live.channel import Channel, ChannelEvent
+from anchor.live.channel import Channel
 from anchor.live.items import ItemIn
 from anchor.live.server import ApiServer
 from anchor.live.store import ScriptQueue
@@ -45,7 +45,7 @@ class TimedSink:
         self.arrived: dict[int, float] = {}
         self.watch: set[int] = set()
 
-    def __getattr__(self, name: str):  # noqa: ANN204 - state, counters, on_state of the real sink
+    def __getattr__(self, name: str):
         return getattr(self.inner, name)
 
     def write(self, frame: VideoFrame, audio: AudioChunk) -> None:
@@ -90,7 +90,9 @@ def main(argv: list[str] | None = None) -> None:
                     k = 0
                     while not stop.is_set():
                         if queue.depth() == 0 and channel.timeline.idle:
-                            queue.add(ItemIn(text=f"Story number {k}. The council met today and agreed on a new budget."))
+                            queue.add(
+                                ItemIn(text=f"Story number {k}. The council met today and agreed on a new budget.")
+                            )
                             channel.nudge()
                             k += 1
                         stop.wait(2.0)
@@ -125,7 +127,9 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"live channel benchmark: {width}x{height} @ 25 fps, RTMP to local nginx, {args.seconds:.0f} s on air")
     print(f"cpu_cores            {cpu / wall:.2f}   (process CPU s per wall s; goal < 1.0 of 2)")
-    print(f"frames_sent          {stats['frames_sent']}   late {stats['late_frames']}   dropped {stats['dropped_frames']}")
+    print(
+        f"frames_sent          {stats['frames_sent']}   late {stats['late_frames']}   dropped {stats['dropped_frames']}"
+    )
     print(f"av_max_diff_s        {stats['av_max_diff_s']:.4f}")
     ms = sorted(x * 1000 for x in latencies)
     print(f"interrupt_latency_ms median {statistics.median(ms):.0f}   max {ms[-1]:.0f}   (n={len(ms)}; goal < 300)")

@@ -156,7 +156,12 @@ def main(argv: list[str] | None = None) -> None:
         )
         for threads in args.threads:
             for background in (True, False):
-                print(format_floor(measure_encode_floor(width, height, args.fps, args.frames, threads, background=background)), flush=True)
+                print(
+                    format_floor(
+                        measure_encode_floor(width, height, args.fps, args.frames, threads, background=background)
+                    ),
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -45,7 +45,9 @@ def run_set(model: AudioMouthModel, clips: list[tuple[np.ndarray, MouthTrack]]) 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--weights", type=Path, default=None)
-    ap.add_argument("--sentences", type=int, default=4, help="generated held-out sentences per language (plus the fixed ones)")
+    ap.add_argument(
+        "--sentences", type=int, default=4, help="generated held-out sentences per language (plus the fixed ones)"
+    )
     ap.add_argument("--piper-sentences", type=int, default=30, help="generated held-out sentences for the Piper set")
     ap.add_argument("--no-piper", action="store_true")
     args = ap.parse_args()
@@ -93,7 +95,12 @@ def main() -> None:
         onnxruntime.set_seed(7)
         piper = PiperBackend(speech_settings())
         piper_texts = held_out_texts("en", args.piper_sentences, np.random.default_rng(2025))
-        sets.append(("Piper en_US-joe (held out), held-out sentences", [clip(piper.synthesize(t, language="en")) for t in piper_texts]))
+        sets.append(
+            (
+                "Piper en_US-joe (held out), held-out sentences",
+                [clip(piper.synthesize(t, language="en")) for t in piper_texts],
+            )
+        )
 
     trained_on = model.meta.get("recipe", {})
     print(f"weights: {args.weights or 'committed'}; recipe: {trained_on}")

@@ -35,17 +35,25 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings()
     v = settings.video
     rundown = load_rundown(args.rundown)
-    print(f"anchor render benchmark: {args.rundown.name}, aspect {args.aspect}, preset {v.preset}, crf {v.crf}, "
-          f"encoder threads {v.threads or 'auto'}, {os.cpu_count()} cores; all graphics on, captions burned in")
+    print(
+        f"anchor render benchmark: {args.rundown.name}, aspect {args.aspect}, preset {v.preset}, crf {v.crf}, "
+        f"encoder threads {v.threads or 'auto'}, {os.cpu_count()} cores; all graphics on, captions burned in"
+    )
     for res in args.resolution:
         with tempfile.TemporaryDirectory(prefix="bench_render_") as tmp:
             t0, c0 = time.perf_counter(), time.process_time()
-            result = render_rundown(settings, rundown, Path(tmp) / "b.mp4", aspect=args.aspect, resolution=res, burn_captions=True)
+            result = render_rundown(
+                settings, rundown, Path(tmp) / "b.mp4", aspect=args.aspect, resolution=res, burn_captions=True
+            )
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        floor = measure_encode_floor(result.width, result.height, result.fps, result.frames, v.threads, crf=v.crf, preset=v.preset)
+        floor = measure_encode_floor(
+            result.width, result.height, result.fps, result.frames, v.threads, crf=v.crf, preset=v.preset
+        )
         print(f"{result.width}x{result.height}@{result.fps}: program {result.duration:.1f} s ({result.frames} frames)")
-        print(f"  render_rtf        {wall / result.duration:.3f}   ({wall:.1f} s wall, {cpu / wall:.2f} cores busy)  "
-              f"goal <= {0.3 if res == 720 else 0.7}")
+        print(
+            f"  render_rtf        {wall / result.duration:.3f}   ({wall:.1f} s wall, {cpu / wall:.2f} cores busy)  "
+            f"goal <= {0.3 if res == 720 else 0.7}"
+        )
         print(f"  encode_floor_rtf  {floor['rtf']:.3f}   ({floor['encode_fps']:.0f} fps)")
         print(f"  render / floor    {wall / result.duration / floor['rtf']:.2f}x", flush=True)
 

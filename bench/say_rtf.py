@@ -92,15 +92,21 @@ def main(argv: list[str] | None = None) -> None:
         floor_s = time.perf_counter() - t0
         floor_prog = len(frames) / fps
 
-    print(f"anchor say benchmark: {width}x{height} @ {fps} fps, preset {v.preset}, crf {v.crf}, "
-          f"encoder threads {v.threads or 'auto'}, {os.cpu_count()} cores")
+    print(
+        f"anchor say benchmark: {width}x{height} @ {fps} fps, preset {v.preset}, crf {v.crf}, "
+        f"encoder threads {v.threads or 'auto'}, {os.cpu_count()} cores"
+    )
     print(f"program: {program_s:.1f} s ({result.frames} frames), {len(args.text.split())} words")
-    print(f"say_rtf              {say_wall / program_s:.3f}   ({say_wall:.2f} s wall, {say_cpu / say_wall:.2f} cores busy)")
+    print(
+        f"say_rtf              {say_wall / program_s:.3f}   ({say_wall:.2f} s wall, {say_cpu / say_wall:.2f} cores busy)"
+    )
     print(f"  speech             {speech_s / program_s:.3f}   ({speech_s * 1000:.0f} ms)")
     print(f"  lipsync track      {track_s / program_s:.4f}  ({track_s * 1000:.1f} ms)")
     print(f"  render+compose     {render_s / program_s:.3f}   ({render_s / len(frames) * 1000:.2f} ms/frame)")
     print(f"encode_floor_rtf     {floor_s / floor_prog:.3f}   ({floor_s:.2f} s wall, {len(frames) / floor_s:.0f} fps)")
-    print(f"say / floor          {say_wall / program_s / (floor_s / floor_prog):.2f}x   (goal: <= 2x; say_rtf goal <= 0.25)")
+    print(
+        f"say / floor          {say_wall / program_s / (floor_s / floor_prog):.2f}x   (goal: <= 2x; say_rtf goal <= 0.25)"
+    )
 
 
 if __name__ == "__main__":

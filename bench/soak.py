@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> None:
                 if n >= next_report:
                     rss = rss_bytes()
                     samples.append((n / 25, rss))
-                    print(f"{n / 1500:7.0f} m {time.perf_counter() - wall0:8.1f} {rss / 2**20:8.1f} {k:6d} {channel.pacer.late_frames:5d}")
+                    print(
+                        f"{n / 1500:7.0f} m {time.perf_counter() - wall0:8.1f} {rss / 2**20:8.1f} {k:6d} {channel.pacer.late_frames:5d}"
+                    )
                     next_report += 5 * 60 * 25
                 time.sleep(0.005)
         queue.close()
@@ -98,10 +100,14 @@ def main(argv: list[str] | None = None) -> None:
     r = np.array([m for _, m in samples]) / 2**20
     warm = t >= 600
     slope = np.polyfit(t[warm] / 3600, r[warm], 1)[0] if warm.sum() >= 2 else float("nan")
-    print(f"program {channel.timeline.frame_index / 25 / 3600:.2f} h in {wall:.0f} s wall ({channel.timeline.frame_index / wall:.0f} fps)")
+    print(
+        f"program {channel.timeline.frame_index / 25 / 3600:.2f} h in {wall:.0f} s wall ({channel.timeline.frame_index / wall:.0f} fps)"
+    )
     print(f"items played         {k}")
     print(f"RSS slope after 10 min warm-up: {slope:+.2f} MiB per program hour")
-    print(f"largest A/V pts difference: {sink.max_diff * 1000:.3f} ms; frames continuous: {sink.next_pts == channel.timeline.frame_index}")
+    print(
+        f"largest A/V pts difference: {sink.max_diff * 1000:.3f} ms; frames continuous: {sink.next_pts == channel.timeline.frame_index}"
+    )
     if channel.error:
         print(f"channel error: {channel.error!r}")
 

@@ -39,7 +39,7 @@ async def client(base: str, n: int, warmup: float, seconds: float) -> dict:
 
     pcs, counts, tasks = [], [], []
 
-    async def count(track, k: int, start_at: float, end_at: float) -> None:  # noqa: ANN001
+    async def count(track, k: int, start_at: float, end_at: float) -> None:
         while time.monotonic() < end_at:
             try:
                 await asyncio.wait_for(track.recv(), 5)
@@ -56,7 +56,12 @@ async def client(base: str, n: int, warmup: float, seconds: float) -> dict:
             pc.addTransceiver("video", direction="recvonly")
             pc.addTransceiver("audio", direction="recvonly")
             counts.append(0)
-            pc.on("track", lambda tr, k=k: tasks.append(asyncio.ensure_future(count(tr, k, start_at, end_at))) if tr.kind == "video" else None)
+            pc.on(
+                "track",
+                lambda tr, k=k: (
+                    tasks.append(asyncio.ensure_future(count(tr, k, start_at, end_at))) if tr.kind == "video" else None
+                ),
+            )
             await pc.setLocalDescription(await pc.createOffer())
             r = await http.post("/whep", content=pc.localDescription.sdp, headers={"Content-Type": "application/sdp"})
             r.raise_for_status()
@@ -85,7 +90,12 @@ def run_size(width: int, height: int, steps: list[int], seconds: float) -> None:
             f"control: {{host: 127.0.0.1, port: {port}}}\n"
             "webrtc: {max_viewers: 64, host_addresses: [127.0.0.1]}\n"
         )
-        proc = subprocess.Popen([sys.executable, "-m", "anchor", "live", str(ch)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "anchor", "live", str(ch)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(100):
@@ -95,7 +105,10 @@ def run_size(width: int, height: int, steps: list[int], seconds: float) -> None:
                 except httpx.HTTPError:
                     time.sleep(0.2)
             for k in range(40):  # keep the host talking
-                httpx.post(f"{base}/queue", json={"text": f"Story {k}. The council met today and agreed a budget for the coming year."})
+                httpx.post(
+                    f"{base}/queue",
+                    json={"text": f"Story {k}. The council met today and agreed a budget for the coming year."},
+                )
             print(f"\n{width}x{height} @ 25 fps, channel also pushing RTMP (2.5 Mbit/s)")
             print(f"{'viewers':>7} {'server cores':>13} {'min viewer fps':>15} {'mean fps':>9}")
             base_cpu = None

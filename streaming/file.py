@@ -19,12 +19,12 @@ import av
 import numpy as np
 
 from streaming.encoder import (
-    check_sink_format,
-    check_write,
     AudioRechunker,
     H264Settings,
     add_aac_stream,
     add_h264_stream,
+    check_sink_format,
+    check_write,
     rgb_to_yuv420p,
     yuv420p_to_av_frame,
 )

@@ -46,12 +46,12 @@ import av
 import numpy as np
 
 from streaming.encoder import (
-    check_sink_format,
-    check_write,
     AudioRechunker,
     H264Settings,
     add_aac_stream,
     add_h264_stream,
+    check_sink_format,
+    check_write,
     rgb_to_yuv420p,
     yuv420p_to_av_frame,
 )
@@ -247,7 +247,7 @@ class RtmpSink:
                         break
                 try:
                     conn = self._connect()
-                except Exception as error:  # noqa: BLE001 - any connect failure means "retry later"
+                except Exception as error:
                     failures += 1
                     self._set_state("reconnecting")
                     self._note_error("connect failed", error, quiet=failures > 1)
@@ -261,7 +261,7 @@ class RtmpSink:
                     self._pump(conn)
                     conn.finish(self._timed)
                     break
-                except Exception as error:  # noqa: BLE001 - the connection is gone; reconnect
+                except Exception as error:
                     self._set_state("reconnecting")
                     self._note_error("connection lost", error)
                     conn.abort()
@@ -400,7 +400,7 @@ def _probe_rtmp(host: str, port: int, timeout: float) -> None:
             probe.settimeout(remaining)
             try:
                 chunk = probe.recv(4096)
-            except socket.timeout as error:
+            except TimeoutError as error:
                 raise TimeoutError(f"no RTMP handshake from {host}:{port} within {timeout} s") from error
             if not chunk:
                 raise ConnectionError(f"{host}:{port} closed the connection during the RTMP handshake")

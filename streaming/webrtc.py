@@ -147,7 +147,9 @@ class WebRtcBroadcaster:
 
     def configuration(self) -> RTCConfiguration:
         return RTCConfiguration(
-            iceServers=[RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in self.ice_servers]
+            iceServers=[
+                RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in self.ice_servers
+            ]
         )
 
     @property

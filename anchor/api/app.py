@@ -71,4 +71,3 @@ def _voices(settings: Settings) -> list[dict[str, str]]:
     from anchor.speech.registry import make_speech_backend
 
     return [asdict(v) for v in make_speech_backend(settings.speech).voices()]
-

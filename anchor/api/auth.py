@@ -42,7 +42,9 @@ def require_key(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     challenge = {"WWW-Authenticate": 'Bearer realm="anchor"'}
     if not header:
-        raise ApiError(401, "an API key is required: send 'Authorization: Bearer <key>'", field="Authorization", headers=challenge)
+        raise ApiError(
+            401, "an API key is required: send 'Authorization: Bearer <key>'", field="Authorization", headers=challenge
+        )
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "the Authorization header must be 'Bearer <key>'", field="Authorization", headers=challenge)
     token = token.strip()

@@ -73,7 +73,9 @@ async def create_avatar(
 
         with _PREPARE_LOCK:
             settings.avatars_dir.mkdir(parents=True, exist_ok=True)
-            prepare_avatar(data, name, settings.avatars_dir, source=source, licence=licence, consent=consent, overwrite=overwrite)
+            prepare_avatar(
+                data, name, settings.avatars_dir, source=source, licence=licence, consent=consent, overwrite=overwrite
+            )
 
     try:
         await run_in_threadpool(prepare)
@@ -90,7 +92,9 @@ def list_avatars(request: Request) -> dict[str, Any]:
     return {"object": "list", "data": [_avatar_doc(request, store, n) for n in store.names()]}
 
 
-@router.get("/v1/avatars/{name}", summary="The avatar's preview image (PNG)", response_class=FileResponse, name="avatar_preview")
+@router.get(
+    "/v1/avatars/{name}", summary="The avatar's preview image (PNG)", response_class=FileResponse, name="avatar_preview"
+)
 def avatar_preview(name: str, request: Request) -> FileResponse:
     path = _store(request).path_of(name) / IMAGE_FILE
     return FileResponse(path, media_type="image/png")

@@ -29,7 +29,9 @@ class VideoCreate(BaseModel):
     voice: str | None = Field(None, description="Voice id (GET /v1/voices); default: the language's voice.")
     language: str | None = Field(None, description="en or zh; default: detected from the text.")
     size: str | None = Field(None, description="Frame size WxH, e.g. 1280x720 (even numbers).")
-    aspect: Literal["16:9", "9:16", "1:1"] | None = Field(None, description="Instead of size: the aspect at the configured height.")
+    aspect: Literal["16:9", "9:16", "1:1"] | None = Field(
+        None, description="Instead of size: the aspect at the configured height."
+    )
     rate: int | None = Field(None, ge=80, le=450, description="Words per minute.")
     pitch: int | None = Field(None, ge=0, le=99)
     captions: bool = Field(True, description="Also write SRT and WebVTT captions timed from the spoken words.")
@@ -38,28 +40,46 @@ class VideoCreate(BaseModel):
         description="Studio background: '#rrggbb' or a gradient '#rrggbb,#rrggbb' (default: the studio look); "
         "or upload a `background_image` file (multipart) instead.",
     )
-    callback_url: str | None = Field(None, max_length=2000, description="POSTed the job when it completes or fails (signed).")
+    callback_url: str | None = Field(
+        None, max_length=2000, description="POSTed the job when it completes or fails (signed)."
+    )
     rundown: Any = Field(
-        None, description="A full rundown (same schema as `anchor render`; `anchor render --schema` prints it) instead of text."
+        None,
+        description="A full rundown (same schema as `anchor render`; `anchor render --schema` prints it) instead of text.",
     )
 
 
 def to_spec(
-    body: VideoCreate, settings: Settings, voices: list[dict[str, str]], *, has_audio: bool, has_background_image: bool = False
+    body: VideoCreate,
+    settings: Settings,
+    voices: list[dict[str, str]],
+    *,
+    has_audio: bool,
+    has_background_image: bool = False,
 ) -> VideoSpec:
     """Check everything that can be checked before queueing; raise 4xx ApiErrors naming the field."""
     api = settings.api
     supported = say_request_fields()
     if body.rundown is not None:
         if has_background_image:
-            raise ApiError(422, "background_image is for text/audio jobs; a rundown sets its own background", field="background_image")
+            raise ApiError(
+                422,
+                "background_image is for text/audio jobs; a rundown sets its own background",
+                field="background_image",
+            )
         return _rundown_spec(body, has_audio)
     if has_background_image and body.background is not None:
         raise ApiError(
-            422, "send either background (a colour or gradient) or a background_image file, not both; pick one", field="background"
+            422,
+            "send either background (a colour or gradient) or a background_image file, not both; pick one",
+            field="background",
         )
     if has_background_image and "background_image" not in supported:
-        raise ApiError(422, "background images are not available in this build; send `background` instead", field="background_image")
+        raise ApiError(
+            422,
+            "background images are not available in this build; send `background` instead",
+            field="background_image",
+        )
     text = body.text.strip() if isinstance(body.text, str) else None
     if has_audio and text:
         raise ApiError(422, "send either text or an audio file, not both", field="text")
@@ -102,7 +122,9 @@ def to_spec(
             raise ApiError(422, f"size {body.size!r} must look like 1280x720", field="size")
         width, height = int(m.group(1)), int(m.group(2))
         if width % 2 or height % 2 or not (64 <= width <= 3840 and 64 <= height <= 2160):
-            raise ApiError(422, f"size {width}x{height} is not allowed: use even numbers, 64..3840 x 64..2160", field="size")
+            raise ApiError(
+                422, f"size {width}x{height} is not allowed: use even numbers, 64..3840 x 64..2160", field="size"
+            )
     elif body.aspect is not None:
         aw, ah = ASPECTS[body.aspect]
         short = min(settings.video.width, settings.video.height)
@@ -110,8 +132,16 @@ def to_spec(
         width, height = width - width % 2, height - height % 2
 
     return VideoSpec(
-        text=text or None, avatar=avatar, voice=body.voice, language=body.language, rate=body.rate, pitch=body.pitch,
-        width=width, height=height, captions=body.captions, background=body.background,
+        text=text or None,
+        avatar=avatar,
+        voice=body.voice,
+        language=body.language,
+        rate=body.rate,
+        pitch=body.pitch,
+        width=width,
+        height=height,
+        captions=body.captions,
+        background=body.background,
     )
 
 
@@ -124,7 +154,9 @@ def _rundown_spec(body: VideoCreate, has_audio: bool) -> VideoSpec:
     try:
         rundown = parse_rundown(body.rundown)
     except InputError as e:
-        raise ApiError(422, str(e), field=f"rundown.{e.field}" if e.field and e.field != "rundown" else "rundown") from None
+        raise ApiError(
+            422, str(e), field=f"rundown.{e.field}" if e.field and e.field != "rundown" else "rundown"
+        ) from None
     prog = rundown.programme
     refs = [("programme.logo", prog.logo), ("programme.background.image", prog.background.image),
             ("programme.background.video", prog.background.video)]  # fmt: skip
@@ -135,6 +167,8 @@ def _rundown_spec(body: VideoCreate, has_audio: bool) -> VideoSpec:
     for where, ref in refs:
         if ref is not None:
             raise ApiError(
-                422, f"{where}: rundowns sent to the API cannot reference files on the server; leave it out", field=f"rundown.{where}"
+                422,
+                f"{where}: rundowns sent to the API cannot reference files on the server; leave it out",
+                field=f"rundown.{where}",
             )
     return VideoSpec(rundown=body.rundown, captions=body.captions)

@@ -48,13 +48,22 @@ def sniff_image(data: bytes) -> str | None:
 def check_photo(data: bytes, max_side: int, field: str = "photo") -> tuple[int, int]:
     """Refuse non-images (415) and images wider or taller than `max_side` (422), reading only the header."""
     if sniff_image(data) is None:
-        raise ApiError(415, f"{field} is not an image (JPEG, PNG, WebP, BMP or TIFF), whatever its name says", field=field)
+        raise ApiError(
+            415, f"{field} is not an image (JPEG, PNG, WebP, BMP or TIFF), whatever its name says", field=field
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(io.BytesIO(data)) as im:
                 w, h = im.size
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        except (
+            UnidentifiedImageError,
+            OSError,
+            SyntaxError,
+            ValueError,
+            Image.DecompressionBombError,
+            Image.DecompressionBombWarning,
+        ) as e:
             raise ApiError(422, f"{field} is damaged or not a readable image ({e})", field=field) from e
     if w > max_side or h > max_side:
         raise ApiError(422, f"{field} is {w}x{h} px; the limit is {max_side} px on each side", field=field)
@@ -73,7 +82,9 @@ def check_background_image(data: bytes, max_side: int, field: str = "background_
         raise ApiError(415, f"{field} must be a PNG or JPEG image, whatever its name says", field=field)
     w, h = check_photo(data, max_side, field)
     if w < MIN_BACKGROUND_SIDE or h < MIN_BACKGROUND_SIDE:
-        raise ApiError(422, f"{field} is {w}x{h} px; it must be at least {MIN_BACKGROUND_SIDE}x{MIN_BACKGROUND_SIDE}", field=field)
+        raise ApiError(
+            422, f"{field} is {w}x{h} px; it must be at least {MIN_BACKGROUND_SIDE}x{MIN_BACKGROUND_SIDE}", field=field
+        )
     from anchor.jobs.say import decode_background_image
 
     try:
@@ -107,7 +118,9 @@ def check_audio(data: bytes, max_seconds: float, field: str = "audio") -> tuple[
 
     kind = sniff_audio(data)
     if kind is None:
-        raise ApiError(415, f"{field} is not an audio file (WAV, MP3, OGG, FLAC or M4A), whatever its name says", field=field)
+        raise ApiError(
+            415, f"{field} is not an audio file (WAV, MP3, OGG, FLAC or M4A), whatever its name says", field=field
+        )
     samples = 0
     rate = 0
     peak = 0.0
@@ -135,5 +148,9 @@ def check_audio(data: bytes, max_seconds: float, field: str = "audio") -> tuple[
     if samples == 0 or rate == 0:
         raise ApiError(422, f"{field} is corrupt: it decodes to no sound at all", field=field)
     if peak < SILENCE_PEAK:
-        raise ApiError(422, f"{field} is silent (peak {20 * np.log10(max(peak, 1e-9)):.0f} dBFS); send audio with speech in it", field=field)
+        raise ApiError(
+            422,
+            f"{field} is silent (peak {20 * np.log10(max(peak, 1e-9)):.0f} dBFS); send audio with speech in it",
+            field=field,
+        )
     return kind, samples / rate

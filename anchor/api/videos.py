@@ -15,8 +15,8 @@ from starlette.datastructures import UploadFile
 from anchor.api.auth import Principal, require_key
 from anchor.api.errors import ApiError
 from anchor.api.schemas import VideoCreate, to_spec
-from anchor.errors import InputError, NotFoundError
 from anchor.api.uploads import check_audio, check_background_image, read_capped
+from anchor.errors import InputError, NotFoundError
 from anchor.jobs.callback_guard import check_callback_url, parse_networks
 from anchor.jobs.files import CAPTION_FILES, VIDEO_FILE
 from anchor.jobs.records import JobRecord
@@ -65,7 +65,11 @@ async def _read_body(request: Request) -> tuple[dict[str, Any], dict[str, Upload
         for key, value in form.multi_items():
             if isinstance(value, UploadFile):
                 if key not in FILE_FIELDS:
-                    raise ApiError(422, f"unexpected file field {key!r}; the files accepted are `audio` and `background_image`", field=key)
+                    raise ApiError(
+                        422,
+                        f"unexpected file field {key!r}; the files accepted are `audio` and `background_image`",
+                        field=key,
+                    )
                 if key in uploads:
                     raise ApiError(422, f"send one {key} file, not several", field=key)
                 uploads[key] = value
@@ -121,7 +125,9 @@ async def create_video(
         ext = await run_in_threadpool(check_background_image, data, api.max_photo_side)
         background = (data, ext)
         digest.update(b"background_image" + hashlib.sha256(data).digest())
-    spec = to_spec(body, settings, state.voices, has_audio=audio is not None, has_background_image=background is not None)
+    spec = to_spec(
+        body, settings, state.voices, has_audio=audio is not None, has_background_image=background is not None
+    )
     if body.callback_url is not None:  # resolves the host: off the event loop
         networks = parse_networks(settings.api.webhook_private_networks)
         await run_in_threadpool(check_callback_url, body.callback_url, networks)
@@ -192,10 +198,14 @@ def _download(request: Request, principal: Principal, job_id: str, name: str) ->
     path = service.files.output(job_id, name)
     if not path.is_file():
         raise ApiError(404, f"the file {name} of job {job_id} is gone from storage", field="file")
-    return FileResponse(path, media_type=MEDIA_TYPES[name], filename=f"{job_id}-{name}", content_disposition_type="inline")
+    return FileResponse(
+        path, media_type=MEDIA_TYPES[name], filename=f"{job_id}-{name}", content_disposition_type="inline"
+    )
 
 
-@router.get("/{job_id}/video.mp4", summary="Download the MP4 (HTTP range requests supported)", response_class=FileResponse)
+@router.get(
+    "/{job_id}/video.mp4", summary="Download the MP4 (HTTP range requests supported)", response_class=FileResponse
+)
 def download_video(job_id: str, request: Request, principal: Principal = Depends(require_key)) -> FileResponse:
     return _download(request, principal, job_id, VIDEO_FILE)
 

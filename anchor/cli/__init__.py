@@ -1,7 +1,7 @@
 """The `anchor` command line. Command groups register themselves on `app` when imported."""
 
+from anchor.cli import avatar, live, render, say, serve, train  # noqa: F401  (registers the commands)
 from anchor.cli.common import app
-from anchor.cli import avatar, live, render, say, serve, train  # noqa: F401,E402  (registers the commands)
 
 __all__ = ["app", "main"]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -21,9 +20,11 @@ def avatar_add(
     photo: Path = typer.Argument(..., help="A photo with exactly one frontal face."),
     source: str = typer.Option("own photo", help="Where the photo came from."),
     licence: str = typer.Option("all rights reserved by the uploader", help="The photo's licence."),
-    consent: str = typer.Option("the person shown consented to this use", help="Who consented to the likeness being animated."),
+    consent: str = typer.Option(
+        "the person shown consented to this use", help="Who consented to the likeness being animated."
+    ),
     force: bool = typer.Option(False, "--force", help="Replace an existing avatar of that name."),
-    config: Optional[Path] = ConfigOpt,
+    config: Path | None = ConfigOpt,
 ) -> None:
     """Prepare an avatar from one photo and store it under the avatars folder."""
     from anchor.face.prepare import prepare_avatar
@@ -40,7 +41,7 @@ def avatar_add(
 
 
 @avatar_app.command("list")
-def avatar_list(config: Optional[Path] = ConfigOpt) -> None:
+def avatar_list(config: Path | None = ConfigOpt) -> None:
     """List the avatars you can use."""
     from anchor.face.avatar import AvatarStore, load_pack
 

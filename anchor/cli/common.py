@@ -6,9 +6,9 @@ imports them all.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -17,7 +17,9 @@ from rich.markup import escape
 from anchor.config import Settings, load_settings
 from anchor.errors import AnchorError, InputError
 
-app = typer.Typer(help="anchor: a self-hosted AI news presenter. Text in, a lip-synced anchor video out.", no_args_is_help=True)
+app = typer.Typer(
+    help="anchor: a self-hosted AI news presenter. Text in, a lip-synced anchor video out.", no_args_is_help=True
+)
 console = Console(stderr=True)
 out = Console()
 
@@ -38,12 +40,12 @@ def errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def settings_from(config: Optional[Path]) -> Settings:
+def settings_from(config: Path | None) -> Settings:
     with errors():
         return load_settings(config)
 
 
-def parse_size(size: Optional[str]) -> tuple[Optional[int], Optional[int]]:
+def parse_size(size: str | None) -> tuple[int | None, int | None]:
     if not size:
         return None, None
     try:

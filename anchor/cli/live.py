@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -17,8 +16,8 @@ app.add_typer(queue_app, name="queue")
 @app.command()
 def live(
     channel_file: Path = typer.Argument(..., help="Channel file, e.g. config/channel.example.yaml."),
-    seconds: Optional[float] = typer.Option(None, help="Stop after this many seconds (default: run until Ctrl-C)."),
-    config: Optional[Path] = ConfigOpt,
+    seconds: float | None = typer.Option(None, help="Stop after this many seconds (default: run until Ctrl-C)."),
+    config: Path | None = ConfigOpt,
 ) -> None:
     """Run a 24/7 channel from its script queue, pushing to its RTMP outputs, until stopped."""
     import signal
@@ -55,7 +54,7 @@ def live(
         raise typer.Exit(1)
 
 
-def _queue(channel_file: Path):  # noqa: ANN202 - ScriptQueue, imported lazily
+def _queue(channel_file: Path):
     from anchor.live.config import load_channel_config
     from anchor.live.store import ScriptQueue
 
@@ -64,18 +63,20 @@ def _queue(channel_file: Path):  # noqa: ANN202 - ScriptQueue, imported lazily
     return ScriptQueue(cfg.queue_db)
 
 
-ChannelArg = typer.Option(Path("config/channel.example.yaml"), "--channel", help="The channel file whose queue to edit.")
+ChannelArg = typer.Option(
+    Path("config/channel.example.yaml"), "--channel", help="The channel file whose queue to edit."
+)
 
 
 @queue_app.command("add")
 def queue_add(
     text: str = typer.Argument(..., help="What the host says."),
-    title: Optional[str] = typer.Option(None, help="Headline for the lower-third."),
+    title: str | None = typer.Option(None, help="Headline for the lower-third."),
     mode: str = typer.Option("append", help="append | next | interrupt"),
     at: str = typer.Option("now", help="For interrupt: now | sentence (end of the current sentence)."),
     priority: int = typer.Option(0, help="Higher plays first."),
-    lang: Optional[str] = typer.Option(None, "--lang", help="en or zh (default: detect)."),
-    voice: Optional[str] = typer.Option(None, help="Voice id."),
+    lang: str | None = typer.Option(None, "--lang", help="en or zh (default: detect)."),
+    voice: str | None = typer.Option(None, help="Voice id."),
     channel: Path = ChannelArg,
 ) -> None:
     """Add a script item to the channel's queue."""
@@ -83,7 +84,15 @@ def queue_add(
 
     with errors():
         spec = ItemIn.parse(
-            {"text": text, "title": title, "mode": mode, "interrupt_at": at, "priority": priority, "language": lang, "voice": voice}
+            {
+                "text": text,
+                "title": title,
+                "mode": mode,
+                "interrupt_at": at,
+                "priority": priority,
+                "language": lang,
+                "voice": voice,
+            }
         )
         with _queue(channel) as q:
             item = q.add(spec)
@@ -102,7 +111,9 @@ def queue_ls(channel: Path = ChannelArg, history: int = typer.Option(5, help="Fi
 
 
 @queue_app.command("rm")
-def queue_rm(item_id: int = typer.Argument(..., help="Item id (see `anchor queue ls`)."), channel: Path = ChannelArg) -> None:
+def queue_rm(
+    item_id: int = typer.Argument(..., help="Item id (see `anchor queue ls`)."), channel: Path = ChannelArg
+) -> None:
     """Remove a queued item (a playing item cannot be removed; it finishes or is interrupted)."""
     with errors(), _queue(channel) as q:
         q.remove(item_id)

@@ -21,10 +21,14 @@ from anchor.cli.common import ConfigOpt, app, console, errors, out, settings_fro
 @app.command()
 def render(
     rundown: Path | None = typer.Argument(None, help="Rundown file (YAML or JSON), e.g. config/rundown.example.yaml."),
-    output: Path = typer.Option(Path("out/bulletin.mp4"), "--output", "-o", help="MP4 to write (captions go beside it as .srt and .vtt)."),
+    output: Path = typer.Option(
+        Path("out/bulletin.mp4"), "--output", "-o", help="MP4 to write (captions go beside it as .srt and .vtt)."
+    ),
     aspect: str | None = typer.Option(None, "--aspect", help="Override the rundown's aspect: 16:9, 9:16 or 1:1."),
     resolution: int | None = typer.Option(None, "--resolution", help="Override the resolution: 720 or 1080."),
-    burn_captions: bool | None = typer.Option(None, "--burn-captions/--no-burn-captions", help="Burn captions into the picture."),
+    burn_captions: bool | None = typer.Option(
+        None, "--burn-captions/--no-burn-captions", help="Burn captions into the picture."
+    ),
     schema: bool = typer.Option(False, "--schema", help="Print the rundown format as JSON Schema and exit."),
     config: Path | None = ConfigOpt,
 ) -> None:
@@ -49,7 +53,11 @@ def render(
         if output.parent == Path("out"):
             output.parent.mkdir(parents=True, exist_ok=True)
         with Progress(
-            TextColumn("{task.description:<42}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=console
+            TextColumn("{task.description:<42}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeRemainingColumn(),
+            console=console,
         ) as bar:
             tasks: dict[int, TaskID] = {}
             n = len(rd.stories)
@@ -65,7 +73,9 @@ def render(
                 if index in tasks:
                     bar.update(tasks[index], completed=(0.1 * done if part == "speech" else 0.1 + 0.9 * min(1.0, done)))
 
-            result = render_rundown(settings, rd, output, progress, aspect=aspect, resolution=resolution, burn_captions=burn_captions)
+            result = render_rundown(
+                settings, rd, output, progress, aspect=aspect, resolution=resolution, burn_captions=burn_captions
+            )
     out.print(
         f"wrote {result.output}  ({result.width}x{result.height}, {result.frames} frames, {result.duration:.1f} s, "
         f"{len(result.stories)} stories)\ncaptions {result.srt} and {result.vtt}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
@@ -14,26 +13,37 @@ from anchor.errors import InputError
 
 @app.command()
 def say(
-    text: str = typer.Argument("", help="What the anchor says (English or Mandarin; detected unless --lang). Optional with --audio."),
+    text: str = typer.Argument(
+        "", help="What the anchor says (English or Mandarin; detected unless --lang). Optional with --audio."
+    ),
     output: Path = typer.Option(Path("out/say.mp4"), "--output", "-o", help="MP4 to write."),
-    avatar: Optional[str] = typer.Option(None, "--avatar", "-a", help="Avatar name (see `anchor avatar list`)."),
-    lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Language: en or zh (default: detect)."),
-    voice: Optional[str] = typer.Option(None, "--voice", help="Voice id (default: the language's voice)."),
-    rate: Optional[int] = typer.Option(None, "--rate", help="Speaking rate, words per minute (80-450)."),
-    pitch: Optional[int] = typer.Option(None, "--pitch", help="Pitch 0-99."),
-    size: Optional[str] = typer.Option(None, "--size", help="Frame size WxH, e.g. 1920x1080."),
-    background: Optional[str] = typer.Option(None, "--background", help="'#rrggbb' or a gradient '#rrggbb,#rrggbb' (default: the studio look)."),
-    background_image: Optional[Path] = typer.Option(
-        None, "--background-image", help="A PNG/JPEG picture behind the anchor, scaled to cover the frame (instead of --background)."
+    avatar: str | None = typer.Option(None, "--avatar", "-a", help="Avatar name (see `anchor avatar list`)."),
+    lang: str | None = typer.Option(None, "--lang", "-l", help="Language: en or zh (default: detect)."),
+    voice: str | None = typer.Option(None, "--voice", help="Voice id (default: the language's voice)."),
+    rate: int | None = typer.Option(None, "--rate", help="Speaking rate, words per minute (80-450)."),
+    pitch: int | None = typer.Option(None, "--pitch", help="Pitch 0-99."),
+    size: str | None = typer.Option(None, "--size", help="Frame size WxH, e.g. 1920x1080."),
+    background: str | None = typer.Option(
+        None, "--background", help="'#rrggbb' or a gradient '#rrggbb,#rrggbb' (default: the studio look)."
     ),
-    captions: bool = typer.Option(True, "--captions/--no-captions", help="Write .srt and .vtt captions beside the MP4."),
-    audio: Optional[Path] = typer.Option(
-        None, "--audio", help="Speak this recorded voice (wav, mp3, m4a, ogg/opus, flac …) instead of synthesizing TEXT."
+    background_image: Path | None = typer.Option(
+        None,
+        "--background-image",
+        help="A PNG/JPEG picture behind the anchor, scaled to cover the frame (instead of --background).",
     ),
-    config: Optional[Path] = ConfigOpt,
+    captions: bool = typer.Option(
+        True, "--captions/--no-captions", help="Write .srt and .vtt captions beside the MP4."
+    ),
+    audio: Path | None = typer.Option(
+        None,
+        "--audio",
+        help="Speak this recorded voice (wav, mp3, m4a, ogg/opus, flac …) instead of synthesizing TEXT.",
+    ),
+    config: Path | None = ConfigOpt,
 ) -> None:
     """Render TEXT (or the voice in --audio) spoken by an avatar into an MP4."""
-    from anchor.jobs.say import SayRequest, say as run_say
+    from anchor.jobs.say import SayRequest
+    from anchor.jobs.say import say as run_say
 
     settings = settings_from(config)
     with errors():
@@ -43,11 +53,26 @@ def say(
         if output.parent and not output.parent.exists() and output.parent == Path("out"):
             output.parent.mkdir(parents=True, exist_ok=True)
         request = SayRequest(
-            text, output, avatar, lang, voice, rate, pitch, width, height, audio, captions=captions, background=background,
+            text,
+            output,
+            avatar,
+            lang,
+            voice,
+            rate,
+            pitch,
+            width,
+            height,
+            audio,
+            captions=captions,
+            background=background,
             background_image=background_image,
         )
         with Progress(
-            TextColumn("[bold]{task.description:<8}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=console
+            TextColumn("[bold]{task.description:<8}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeRemainingColumn(),
+            console=console,
         ) as bar:
             task = bar.add_task("speech", total=1.0)
 

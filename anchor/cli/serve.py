@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -12,17 +11,21 @@ from anchor.cli.common import ConfigOpt, app, console, errors, settings_from
 
 
 def _logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if not verbose:
         logging.getLogger("dramatiq").setLevel(logging.WARNING)
 
 
 @app.command()
 def serve(
-    host: Optional[str] = typer.Option(None, "--host", help="Address to listen on (default: api.host)."),
-    port: Optional[int] = typer.Option(None, "--port", "-p", help="Port (default: api.port)."),
-    channel: list[Path] = typer.Option([], "--channel", help="Also run this 24/7 channel; its control API is at /v1/channels/NAME (repeatable)."),
-    config: Optional[Path] = ConfigOpt,
+    host: str | None = typer.Option(None, "--host", help="Address to listen on (default: api.host)."),
+    port: int | None = typer.Option(None, "--port", "-p", help="Port (default: api.port)."),
+    channel: list[Path] = typer.Option(
+        [], "--channel", help="Also run this 24/7 channel; its control API is at /v1/channels/NAME (repeatable)."
+    ),
+    config: Path | None = ConfigOpt,
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs). Jobs run in-process (embedded) or on
@@ -52,19 +55,23 @@ def serve(
             runtimes.append(runtime)
         application = create_app(settings, extra_routers=routers)
     if not api.keys:
-        console.print("[yellow]warning:[/] no API keys configured (api.keys): anyone who can reach the port can use the API")
+        console.print(
+            "[yellow]warning:[/] no API keys configured (api.keys): anyone who can reach the port can use the API"
+        )
     with contextlib.ExitStack() as stack:
         for runtime in runtimes:
             stack.callback(runtime.close)
             stack.enter_context(runtime.channel)
             console.print(f"channel {runtime.config.name!r} on air; control API at /v1/channels/{runtime.config.name}")
-        uvicorn.run(application, host=api.host, port=api.port, log_level="info" if verbose else "warning", access_log=verbose)
+        uvicorn.run(
+            application, host=api.host, port=api.port, log_level="info" if verbose else "warning", access_log=verbose
+        )
 
 
 @app.command()
 def worker(
-    threads: Optional[int] = typer.Option(None, "--threads", help="Jobs run at once (default: api.worker_threads)."),
-    config: Optional[Path] = ConfigOpt,
+    threads: int | None = typer.Option(None, "--threads", help="Jobs run at once (default: api.worker_threads)."),
+    config: Path | None = ConfigOpt,
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Run video jobs from the Redis queue (api.mode: distributed) until SIGTERM/Ctrl-C."""
@@ -77,7 +84,10 @@ def worker(
     _logging(verbose)
     with errors():
         if settings.api.mode != "distributed":
-            raise InputError("`anchor worker` needs api.mode: distributed (embedded mode runs jobs inside `anchor serve`)", field="api.mode")
+            raise InputError(
+                "`anchor worker` needs api.mode: distributed (embedded mode runs jobs inside `anchor serve`)",
+                field="api.mode",
+            )
         try:
             wait_for_redis(settings.api.redis_url, timeout_s=15)
         except Exception as e:

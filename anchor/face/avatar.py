@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -26,10 +27,14 @@ class AvatarMeta(BaseModel):
     """What an avatar pack says about itself: where the photo came from and who agreed to its use."""
 
     name: str
+    kind: Literal["photo", "video"] = Field(
+        "photo", description="photo: one still, mesh-warped; video: a recording of the person."
+    )
+    version: int = Field(1, ge=1, description="Pack format version of this kind.")
     source: str = Field(description="Where the photo came from (URL, package path, photographer).")
     licence: str = Field(description="Licence of the photo, e.g. 'public domain', 'CC-BY-4.0', 'own photo'.")
     consent: str = Field(description="Who consented to this likeness being animated, or why none is needed.")
-    created: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     image_size: tuple[int, int] = Field(description="(width, height) of image.png in pixels.")
     face_box: tuple[int, int, int, int] = Field(description="(x0, y0, x1, y1) of the face in image.png.")
     notes: str = ""
@@ -115,9 +120,7 @@ class AvatarStore:
         for d in self._dirs():
             if (d / name / META_FILE).is_file():
                 return d / name
-        raise NotFoundError(
-            f"unknown avatar {name!r}; installed: {', '.join(self.names()) or 'none'}", field="avatar"
-        )
+        raise NotFoundError(f"unknown avatar {name!r}; installed: {', '.join(self.names()) or 'none'}", field="avatar")
 
     def load(self, name: str) -> AvatarPack:
         return load_pack(self.path_of(name))

@@ -38,7 +38,7 @@ class FaceFrame:
     half_mouth: float  # half the mouth width (pixels)
 
     @classmethod
-    def of(cls, lm: np.ndarray) -> "FaceFrame":
+    def of(cls, lm: np.ndarray) -> FaceFrame:
         c = (lm[13, :2] + lm[14, :2]) / 2
         across = lm[L.MOUTH_CORNER_L, :2] - lm[L.MOUTH_CORNER_R, :2]
         u = across / np.linalg.norm(across)
@@ -92,7 +92,7 @@ class MouthDeformer:
         self.up_w = up_w
 
         # Horizontal: lips stretch with `a`, cheeks follow the corners and fade out.
-        near = np.exp(-(b / 0.09) ** 2)
+        near = np.exp(-((b / 0.09) ** 2))
         horiz = np.where(np.abs(a) <= 1.0, a, np.sign(a) * np.clip(1.0 - (np.abs(a) - 1.0) / 1.2, 0, 1))
         self.horiz_w = np.where(landmark, horiz * near, 0.0).astype(np.float32)
 

@@ -154,13 +154,13 @@ class FaceAnalyzer:
         self._closed = False
 
     @classmethod
-    def for_video(cls, *, max_num_faces: int = 1, **kwargs: Any) -> "FaceAnalyzer":
+    def for_video(cls, *, max_num_faces: int = 1, **kwargs: Any) -> FaceAnalyzer:
         """An analyzer that tracks one face across consecutive frames (static_image_mode=False)."""
         return cls(static_image_mode=False, max_num_faces=max_num_faces, **kwargs)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def __enter__(self) -> "FaceAnalyzer":
+    def __enter__(self) -> FaceAnalyzer:
         return self
 
     def __exit__(

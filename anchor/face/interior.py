@@ -70,7 +70,9 @@ def paint_mouth_interior(
     # Lower teeth ride on the jaw, mostly hidden by the lower lip.
     lower_len = 0.016 * face_height * np.clip((y_lo - y_up) / (0.06 * face_height) - 0.4, 0, 1)
     teeth_lo = np.clip(ys - (y_lo - lower_len), 0, 1.0) * (lower_len > 0.5) * np.clip(1.0 - (across / 0.75) ** 2, 0, 1)
-    colour = colour * (1 - teeth_lo[..., None]) + (LOWER_TEETH * (1.0 - 0.8 * across**1.6)[..., None]) * teeth_lo[..., None]
+    colour = (
+        colour * (1 - teeth_lo[..., None]) + (LOWER_TEETH * (1.0 - 0.8 * across**1.6)[..., None]) * teeth_lo[..., None]
+    )
 
     roi = image[y0:y1, x0:x1].astype(np.float32)
     image[y0:y1, x0:x1] = np.clip(roi * (1 - alpha) + colour * alpha, 0, 255).astype(np.uint8)

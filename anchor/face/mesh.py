@@ -35,7 +35,7 @@ class Rect:
     def slices(self) -> tuple[slice, slice]:
         return slice(self.y0, self.y1), slice(self.x0, self.x1)
 
-    def clip(self, width: int, height: int) -> "Rect":
+    def clip(self, width: int, height: int) -> Rect:
         return Rect(max(0, self.x0), max(0, self.y0), min(width, self.x1), min(height, self.y1))
 
 
@@ -121,4 +121,6 @@ class MeshWarp:
         """The rect of `image` warped so the vertices land on `destination` (returns rect-sized array)."""
         map_x, map_y = self.maps(destination)
         r = self.rect
-        return cv2.remap(image[r.y0 : r.y1, r.x0 : r.x1], map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.remap(
+            image[r.y0 : r.y1, r.x0 : r.x1], map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )

@@ -110,8 +110,7 @@ def _required_text(value: str, field: str) -> str:
 def _refuse_existing(target: Path, name: str) -> None:
     if target.exists() or target.is_symlink():
         raise InputError(
-            f"an avatar named {name!r} already exists in {target.parent}; choose another name "
-            "or ask to overwrite it",
+            f"an avatar named {name!r} already exists in {target.parent}; choose another name or ask to overwrite it",
             field="name",
         )
 

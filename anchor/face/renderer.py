@@ -6,27 +6,17 @@ regions (lower face, eyes) of that layer, so the per-frame cost stays a few mill
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
 from anchor.face import landmarks as L
 from anchor.face.avatar import AvatarPack
+from anchor.face.base import AnchorFrame
 from anchor.face.blink import BlinkSchedule
 from anchor.face.deform import JAW_DROP, EyelidDeformer, FaceFrame, MouthDeformer
 from anchor.face.interior import paint_mouth_interior
 from anchor.face.mesh import MeshWarp, Rect, border_points
 from anchor.face.motion import IdleMotion
-
-
-@dataclass(frozen=True)
-class AnchorFrame:
-    """The anchor layer for one frame: RGB + alpha at layer size; only `dirty` rects changed."""
-
-    image: np.ndarray  # (h, w, 3) uint8, reused between frames
-    alpha: np.ndarray  # (h, w) uint8, reused between frames
-    dirty: tuple[Rect, ...]
 
 
 def _region(lm: np.ndarray, rect: Rect, margin: float, step: float) -> tuple[np.ndarray, np.ndarray]:
@@ -93,7 +83,16 @@ class FaceRenderer:
         self.mouth_warp = MeshWarp(pts, self.mouth_rect, layout=open_pose)
 
         # Eyes: from above the brows to below the lower lids.
-        eyes = lm[list(L.RIGHT_EYE_UPPER + L.RIGHT_EYE_LOWER + L.LEFT_EYE_UPPER + L.LEFT_EYE_LOWER + L.RIGHT_EYE_CORNERS + L.LEFT_EYE_CORNERS)]
+        eyes = lm[
+            list(
+                L.RIGHT_EYE_UPPER
+                + L.RIGHT_EYE_LOWER
+                + L.LEFT_EYE_UPPER
+                + L.LEFT_EYE_LOWER
+                + L.RIGHT_EYE_CORNERS
+                + L.LEFT_EYE_CORNERS
+            )
+        ]
         brows = lm[list(L.RIGHT_BROW + L.LEFT_BROW)]
         self.eye_rect = Rect(
             int(eyes[:, 0].min() - 0.06 * fh),
@@ -113,12 +112,26 @@ class FaceRenderer:
         """(width, height) of the anchor layer."""
         return self.rest_image.shape[1], self.rest_image.shape[0]
 
+    def rest(self) -> AnchorFrame:
+        """The avatar at rest (closed mouth, open eyes, no sway), in arrays the caller owns."""
+        frame = self.render(np.zeros(4, np.float32), 0.0) if self.motion is None else self._still_rest()
+        return frame.copy()
+
+    def _still_rest(self) -> AnchorFrame:
+        motion, self.motion = self.motion, None
+        try:
+            return self.render(np.zeros(4, np.float32), 0.0)
+        finally:
+            self.motion = motion
+
     def _apply(self, warp: MeshWarp, dst: np.ndarray) -> np.ndarray:
         r = warp.rect
         map_x, map_y = warp.maps(dst)
         src = self.rest_image[r.slices]
         out = cv2.remap(src, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        self.alpha[r.slices] = cv2.remap(self.rest_alpha[r.slices], map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        self.alpha[r.slices] = cv2.remap(
+            self.rest_alpha[r.slices], map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
         return out
 
     def render(self, mouth: np.ndarray, t: float) -> AnchorFrame:

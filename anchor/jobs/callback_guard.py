@@ -26,7 +26,10 @@ def parse_networks(cidrs: Sequence[str]) -> list[Network]:
         try:
             out.append(ipaddress.ip_network(c.strip(), strict=False))
         except ValueError as e:
-            raise InputError(f"api.webhook_private_networks: {c!r} is not a network like 10.0.0.0/8", field="webhook_private_networks") from e
+            raise InputError(
+                f"api.webhook_private_networks: {c!r} is not a network like 10.0.0.0/8",
+                field="webhook_private_networks",
+            ) from e
     return out
 
 

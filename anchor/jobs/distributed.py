@@ -228,7 +228,9 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None, insta
     try:
         with sender:  # also re-sends webhooks left outstanding by workers that died
             worker.start()
-            log.info("anchor worker started (%d thread(s), queue %s, storage %s)", api.worker_threads, QUEUE_NAME, files.root)
+            log.info(
+                "anchor worker started (%d thread(s), queue %s, storage %s)", api.worker_threads, QUEUE_NAME, files.root
+            )
             try:
                 while not stop.wait(0.5):
                     pass

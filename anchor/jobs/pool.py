@@ -101,4 +101,6 @@ def _crashed(r: JobRecord) -> JobRecord | None:
 
     if r.final:
         return None
-    return r.touch(state="failed", finished_at=now(), error=JobError(message="internal error while rendering", retryable=True))
+    return r.touch(
+        state="failed", finished_at=now(), error=JobError(message="internal error while rendering", retryable=True)
+    )

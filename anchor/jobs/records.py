@@ -44,8 +44,12 @@ class VideoSpec(BaseModel):
     height: int | None = None
     captions: bool = True
     background: str | None = None
-    background_image_file: str | None = Field(None, description="Name of the uploaded backdrop picture inside the job folder.")
-    rundown: dict[str, Any] | None = Field(None, description="A full rundown (anchor/rundown/model.py) instead of text.")
+    background_image_file: str | None = Field(
+        None, description="Name of the uploaded backdrop picture inside the job folder."
+    )
+    rundown: dict[str, Any] | None = Field(
+        None, description="A full rundown (anchor/rundown/model.py) instead of text."
+    )
 
 
 class JobError(BaseModel):
@@ -99,7 +103,9 @@ class JobRecord(BaseModel):
     error: JobError | None = None
     duration_s: float | None = None
     frames: int | None = None
-    outputs: list[str] = Field(default_factory=list, description="File names in the job folder: video.mp4, captions.srt ...")
+    outputs: list[str] = Field(
+        default_factory=list, description="File names in the job folder: video.mp4, captions.srt ..."
+    )
     webhook: WebhookStatus | None = None
 
     @property

@@ -52,7 +52,11 @@ Progress = Callable[[str, int, float], None]
 CARD_SECONDS = 3.0
 STRAP_DELAY_S = 0.6  # the strap arrives this long after a story starts
 TEXT = {
-    "en": {"ticker": "Headlines", "thanks": "Thank you for watching", "ai": "Presented by an AI-generated anchor: synthetic voice and face."},
+    "en": {
+        "ticker": "Headlines",
+        "thanks": "Thank you for watching",
+        "ai": "Presented by an AI-generated anchor: synthetic voice and face.",
+    },
     "zh": {"ticker": "要闻", "thanks": "感谢收看", "ai": "本节目由AI生成的主播播报：合成的声音与形象。"},
 }
 
@@ -101,10 +105,14 @@ def _concat_speech(parts: list[tuple[Speech, int, int]], language: str, voice: s
         se += [SentenceSpan(s.text, s.start + at, s.end + at) for s in sp.sentences]
         pcm += [sp.pcm, np.zeros(pause, np.int16)]
         at += sp.n_samples + pause
-    return Speech(np.concatenate(pcm) if pcm else np.zeros(0, np.int16), language, voice, tuple(ph), tuple(wo), tuple(se))
+    return Speech(
+        np.concatenate(pcm) if pcm else np.zeros(0, np.int16), language, voice, tuple(ph), tuple(wo), tuple(se)
+    )
 
 
-def speak_story(backend: SpeechBackend, story: Story, field: str, voice: str | None, rate: int | None) -> tuple[Speech, str]:
+def speak_story(
+    backend: SpeechBackend, story: Story, field: str, voice: str | None, rate: int | None
+) -> tuple[Speech, str]:
     """Synthesize a story's text with its <break/> pauses; returns the speech and the clean text."""
     assert story.text is not None
     clean, segments = split_breaks(story.text, field=f"{field}.text")
@@ -213,7 +221,18 @@ def render_rundown(
     spf = samples_per_frame(fps)
     locale = prog.locale
     words = TEXT[locale]
-    style = g.Style(*(g.hex_rgb(c) for c in (prog.theme.primary, prog.theme.secondary, prog.theme.text, prog.theme.headline_plate, prog.theme.headline_text)))
+    style = g.Style(
+        *(
+            g.hex_rgb(c)
+            for c in (
+                prog.theme.primary,
+                prog.theme.secondary,
+                prog.theme.text,
+                prog.theme.headline_plate,
+                prog.theme.headline_text,
+            )
+        )
+    )
 
     # Avatars (fail fast on bad names), one face renderer per avatar.
     store = AvatarStore(settings.avatars_dir, BUILTIN_AVATARS)
@@ -250,7 +269,9 @@ def render_rundown(
             params = mouth_track_from_phonemes(speech.phonemes, speech.n_samples, fps).params
         speech_frames = max(len(params), -(-speech.n_samples // spf))
         frames = speech_frames + round(s.pause_after * fps)
-        plan = StoryPlan(i, s, speech, params, at, speech_frames, frames, clean, s.avatar or prog.avatar or settings.default_avatar)
+        plan = StoryPlan(
+            i, s, speech, params, at, speech_frames, frames, clean, s.avatar or prog.avatar or settings.default_avatar
+        )
         plan.cues = build_cues(clean, speech.words, fps, offset=at * spf) if clean else []
         plans.append(plan)
         at += frames
@@ -269,20 +290,27 @@ def render_rundown(
     if gfx.logo:
         comp.set_logo(prog.channel, load_image(prog.logo, "programme.logo", keep_alpha=True) if prog.logo else None)
     if gfx.ticker:
-        comp.set_ticker(prog.ticker or [p.story.headline for p in plans if p.story.headline] or [prog.title], prog.ticker_label or words["ticker"])
+        comp.set_ticker(
+            prog.ticker or [p.story.headline for p in plans if p.story.headline] or [prog.title],
+            prog.ticker_label or words["ticker"],
+        )
     if gfx.clock:
         comp.set_clock(_clock_start(gfx.clock_time))
     date = _dt.date.today().isoformat()
     if intro:
         comp.show_card(g.card_image(layout, style, prog.channel, prog.title, [date, words["ai"]]), start=0, end=intro)
     if outro:
-        comp.show_card(g.card_image(layout, style, prog.channel, words["thanks"], [prog.title, words["ai"]]), start=at, end=total)
+        comp.show_card(
+            g.card_image(layout, style, prog.channel, words["thanks"], [prog.title, words["ai"]]), start=at, end=total
+        )
     for p in plans:
         s = p.story
         if gfx.lower_third and s.headline:
             strap_start = p.start + round(STRAP_DELAY_S * fps)
             strap_end = max(p.start + p.speech_frames + round(0.4 * fps), strap_start + 3 * fps)
-            comp.show_lower_third(s.headline, s.subline, prog.title, start=strap_start, end=min(strap_end, p.start + p.frames))
+            comp.show_lower_third(
+                s.headline, s.subline, prog.title, start=strap_start, end=min(strap_end, p.start + p.frames)
+            )
         if s.media is not None:
             m, f = s.media, f"stories[{p.index}].media"
             full = m.placement == "full"
@@ -292,7 +320,9 @@ def render_rundown(
                 box = (W, H) if full else (g.panel_video_box(layout).w, g.panel_video_box(layout).h)
                 video = VideoLoop(m.video, *box, f"{f}.video")
                 loops.append(video)
-            comp.show_media(start=p.start, end=p.start + p.frames, full=full, image=image, video=video, credit=m.caption)
+            comp.show_media(
+                start=p.start, end=p.start + p.frames, full=full, image=image, video=video, credit=m.caption
+            )
     cues = [c for p in plans for c in p.cues]
     if gfx.captions if burn_captions is None else burn_captions:
         comp.set_captions([(c.start // spf, -(-c.end // spf), c.lines) for c in cues])
@@ -365,4 +395,6 @@ def read_ai_marks(path: Path) -> dict[str, str]:
                 raise InputError(f"{path} has no audio or video streams", field="file")
             return {str(k): str(v) for k, v in c.metadata.items()}
     except (av.error.FFmpegError, UnicodeDecodeError) as e:
-        raise InputError(f"{path} is not a media file (FFmpeg cannot read it: {getattr(e, 'strerror', None) or e})", field="file") from None
+        raise InputError(
+            f"{path} is not a media file (FFmpeg cannot read it: {getattr(e, 'strerror', None) or e})", field="file"
+        ) from None

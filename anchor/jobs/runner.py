@@ -92,7 +92,15 @@ def run_job(ctx: JobContext, job_id: str, worker: str | None = None) -> JobRecor
     def claim(r: JobRecord) -> JobRecord | None:
         if r.final:
             return None
-        return r.touch(state="processing", stage="speech", percent=0.0, attempts=r.attempts + 1, worker=me, started_at=now(), error=None)
+        return r.touch(
+            state="processing",
+            stage="speech",
+            percent=0.0,
+            attempts=r.attempts + 1,
+            worker=me,
+            started_at=now(),
+            error=None,
+        )
 
     record = ctx.store.mutate(job_id, claim)
     if record is None or record.state != "processing" or record.worker != me:
@@ -141,7 +149,9 @@ def run_job(ctx: JobContext, job_id: str, worker: str | None = None) -> JobRecor
         return _finish(ctx, job_id, me, state="failed", error=JobError(message=str(e), retryable=e.retryable))
     except (AnchorError, OSError, ValueError, RuntimeError) as e:
         log.exception("job %s failed", job_id)
-        return _finish(ctx, job_id, me, state="failed", error=JobError(message=f"rendering failed: {e}", retryable=True))
+        return _finish(
+            ctx, job_id, me, state="failed", error=JobError(message=f"rendering failed: {e}", retryable=True)
+        )
     return _finish(ctx, job_id, me, state="completed", outputs=outputs, duration_s=duration, frames=frames)
 
 
@@ -199,10 +209,16 @@ def _collect_captions(result: object, job_dir: Path) -> list[str]:
     """Captions the render produced, moved to their fixed names (captions.srt / captions.vtt)."""
     found: list[str] = []
     paths = [v for v in vars(result).values() if isinstance(v, Path)] if hasattr(result, "__dict__") else []
-    paths += [getattr(result, f.name) for f in dataclasses.fields(result) if isinstance(getattr(result, f.name), Path)] if dataclasses.is_dataclass(result) else []  # type: ignore[arg-type]
+    paths += (
+        [getattr(result, f.name) for f in dataclasses.fields(result) if isinstance(getattr(result, f.name), Path)]
+        if dataclasses.is_dataclass(result)
+        else []
+    )  # type: ignore[arg-type]
     for kind, name in CAPTION_FILES.items():
         target = job_dir / name
-        candidates = [p for p in paths if p.suffix.lower() == f".{kind}"] + [job_dir / s for s in SIDECAR_CAPTIONS[kind]]
+        candidates = [p for p in paths if p.suffix.lower() == f".{kind}"] + [
+            job_dir / s for s in SIDECAR_CAPTIONS[kind]
+        ]
         for p in candidates:
             if p.is_file() and p.resolve() != target.resolve():
                 os.replace(p, target)

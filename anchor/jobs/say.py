@@ -7,7 +7,6 @@ With `audio` set, a recorded voice replaces the speech stage; speech without pho
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +102,9 @@ def say(settings: Settings, request: SayRequest, progress: Progress | None = Non
         raise InputError(f"output folder {output.parent} does not exist", field="output")
 
     if request.background is not None and request.background_image is not None:
-        raise InputError("give either background (a colour) or background_image (a picture), not both", field="background")
+        raise InputError(
+            "give either background (a colour) or background_image (a picture), not both", field="background"
+        )
     if request.background_image is not None:
         backdrop = background_from_image(request.background_image, width, height)
     else:
@@ -128,7 +129,14 @@ def say(settings: Settings, request: SayRequest, progress: Progress | None = Non
     shot = PresenterShot(width, height, placement, renderer.size, label=_label(speech.language), background=backdrop)
     v = settings.video
     with Mp4Sink(
-        output, width, height, fps, crf=v.crf, preset=v.preset, threads=v.threads, metadata=disclosure_tags(speech.language)
+        output,
+        width,
+        height,
+        fps,
+        crf=v.crf,
+        preset=v.preset,
+        threads=v.threads,
+        metadata=disclosure_tags(speech.language),
     ) as sink:
         frames = render_speech_video(speech, track, renderer, shot, sink, progress)
     captions: tuple[Path, ...] = ()

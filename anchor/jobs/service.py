@@ -144,7 +144,10 @@ class JobService:
         if record is None:
             raise NotFoundError(f"no video job {job_id!r}", field="id")
         if record.state != "cancelled":
-            raise InputError(f"video job {job_id} is already {record.state}; only queued or processing jobs can be cancelled", field="id")
+            raise InputError(
+                f"video job {job_id} is already {record.state}; only queued or processing jobs can be cancelled",
+                field="id",
+            )
         return record
 
     def delete(self, owner: str | None, job_id: str) -> None:
@@ -160,7 +163,7 @@ def open_backend(settings: Settings) -> Iterator[JobBackend]:
     files = JobFiles(settings.api.storage_dir)
     files.root.mkdir(parents=True, exist_ok=True)
     if settings.api.mode == "distributed":
-        from anchor.jobs.distributed import RedisJobStore, RedisDispatcher
+        from anchor.jobs.distributed import RedisDispatcher, RedisJobStore
 
         store: JobStore = RedisJobStore.from_settings(settings)
         dispatcher = RedisDispatcher(settings)

@@ -109,7 +109,9 @@ class SqliteJobStore:
                         "INSERT INTO idempotency(owner, key, request_hash, job_id) VALUES (?,?,?,?)",
                         (record.owner, key, digest, record.id),
                     )
-                self._db.execute("INSERT INTO jobs(id, owner, state, created_at, data) VALUES (?,?,?,?,?)", self._row(record))
+                self._db.execute(
+                    "INSERT INTO jobs(id, owner, state, created_at, data) VALUES (?,?,?,?,?)", self._row(record)
+                )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -126,7 +128,8 @@ class SqliteJobStore:
         with self._lock:
             total = self._db.execute(f"SELECT COUNT(*) FROM jobs {where}", args).fetchone()[0]
             rows = self._db.execute(
-                f"SELECT data FROM jobs {where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", (*args, limit, offset)
+                f"SELECT data FROM jobs {where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                (*args, limit, offset),
             ).fetchall()
         return [JobRecord.from_json(r[0]) for r in rows], total
 
@@ -158,7 +161,9 @@ class SqliteJobStore:
         states = list(states)
         marks = ",".join("?" * len(states))
         with self._lock:
-            rows = self._db.execute(f"SELECT id FROM jobs WHERE state IN ({marks}) ORDER BY created_at", states).fetchall()
+            rows = self._db.execute(
+                f"SELECT id FROM jobs WHERE state IN ({marks}) ORDER BY created_at", states
+            ).fetchall()
         return [r[0] for r in rows]
 
     def webhook_backlog(self, limit: int = 500) -> list[JobRecord]:

@@ -267,7 +267,9 @@ class WebhookSender:
                 return None
             hook = r.webhook or WebhookStatus(url=r.callback_url or "", event=f"video.{r.state}")
             if not self._may_send(hook):
-                new = r.touch(webhook=hook.model_copy(update={"given_up": True, "claimed_by": None, "claimed_until": None}))
+                new = r.touch(
+                    webhook=hook.model_copy(update={"given_up": True, "claimed_by": None, "claimed_until": None})
+                )
             else:
                 new = r.touch(
                     webhook=hook.model_copy(
@@ -365,8 +367,14 @@ class WebhookSender:
         log.info("webhook %s for %s attempt %d: %s", d.event, d.job_id, d.attempt, status or error)
         retry = not ok and not blocked and d.attempt <= self._retries
         next_due = started + self._backoff * 2 ** (d.attempt - 1)
-        result = {"attempts": d.attempt, "delivered": ok, "given_up": not ok and not retry,
-                  "last_status": status, "last_error": error, "last_attempt_at": started}
+        result = {
+            "attempts": d.attempt,
+            "delivered": ok,
+            "given_up": not ok and not retry,
+            "last_status": status,
+            "last_error": error,
+            "last_attempt_at": started,
+        }
         mine = self._record(d, result, next_due if retry else None)
         if retry and mine:
             d.due = time.monotonic() + max(0.0, next_due - time.time())

@@ -43,6 +43,6 @@ class MouthTrack:
         return self.params[:, JAW] * (1.0 - self.params[:, CLOSE])
 
     @classmethod
-    def silent(cls, n_frames: int, fps: int) -> "MouthTrack":
+    def silent(cls, n_frames: int, fps: int) -> MouthTrack:
         """A relaxed closed mouth for n_frames."""
         return cls(fps, np.zeros((n_frames, 4), np.float32), ("sil",) * n_frames)

@@ -40,7 +40,7 @@ class Move(BaseModel):
     to_index: int | None = Field(None, ge=0)
 
 
-def require_key(api_key: str | Collection[str] | None):  # noqa: ANN201 - a FastAPI dependency
+def require_key(api_key: str | Collection[str] | None):
     """A dependency that checks `Authorization: Bearer KEY` (or X-API-Key) when a key (or keys) is configured."""
     keys = [api_key] if isinstance(api_key, str) else list(api_key or ())
 
@@ -69,7 +69,10 @@ def channel_router(channel: Channel, api_key: str | Collection[str] | None = Non
     def list_queue(history: int = 0) -> dict[str, Any]:
         items = queue.list()
         done = queue.history(history) if history else []
-        return {"items": [i.model_dump(mode="json") for i in items], "history": [i.model_dump(mode="json") for i in done]}
+        return {
+            "items": [i.model_dump(mode="json") for i in items],
+            "history": [i.model_dump(mode="json") for i in done],
+        }
 
     @guarded.post("/queue", status_code=201)
     def add_item(body: dict[str, Any]) -> dict[str, Any]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
-from pathlib import Path
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import Literal, Protocol
 
 from anchor.config import Settings
@@ -116,7 +116,7 @@ class Channel:
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    def start(self) -> "Channel":
+    def start(self) -> Channel:
         report = self.queue.recover(self.recover_policy)
         log.info("recovered queue: %s", report)
         for target, name in ((self._prepare_loop, "prepare"), (self._air_loop, "air")):
@@ -138,7 +138,7 @@ class Channel:
             except Exception:  # one bad sink must not keep the others open
                 log.exception("closing sink %r failed", sink)
 
-    def __enter__(self) -> "Channel":
+    def __enter__(self) -> Channel:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -201,7 +201,9 @@ class Channel:
             "position_s": round(self.timeline.position_s, 3),
             "duration_s": round(len(current.track) / self.fps, 3) if current else 0.0,
             "paused": self.paused,
-            "next": [i.model_dump(mode="json") for i in self.queue.list(states=("queued", "preparing", "ready"), limit=5)],
+            "next": [
+                i.model_dump(mode="json") for i in self.queue.list(states=("queued", "preparing", "ready"), limit=5)
+            ],
             "outputs": self.outputs(),
             "program_time_s": self.timeline.frame_index / self.fps,
         }

@@ -70,7 +70,9 @@ class ChannelConfig(BaseModel):
     """A channel file (YAML)."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field("anchor", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Channel name (a slug: used in URLs).")
+    name: str = Field(
+        "anchor", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Channel name (a slug: used in URLs)."
+    )
     avatar: str = "default"
     width: int = Field(1280, ge=64, le=3840)
     height: int = Field(720, ge=64, le=2160)
@@ -79,7 +81,9 @@ class ChannelConfig(BaseModel):
     outputs: list[OutputConfig] = Field(default_factory=list)
     idle: IdleConfig = Field(default_factory=IdleConfig)
     recover: Literal["replay", "skip"] = "replay"
-    ticker: list[str] = Field(default_factory=list, description="Ticker items scrolling under the anchor (empty: none).")
+    ticker: list[str] = Field(
+        default_factory=list, description="Ticker items scrolling under the anchor (empty: none)."
+    )
     control: ControlConfig = Field(default_factory=ControlConfig)
     webrtc: WebRtcConfig = Field(default_factory=WebRtcConfig)
 

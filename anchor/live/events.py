@@ -63,7 +63,7 @@ class EventHub:
             while True:
                 try:
                     event = await asyncio.wait_for(q.get(), heartbeat_s)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
                 yield event.sse()

@@ -25,16 +25,28 @@ def rss_bytes() -> int:
 class ChannelCollector:
     """Collects the channel's counters; registered on a registry of the channel's own."""
 
-    def __init__(self, channel: "Channel") -> None:
+    def __init__(self, channel: Channel) -> None:
         self.channel = channel
 
     def collect(self) -> Iterator[Metric]:
         ch = self.channel
         stats = ch.stats()
-        yield CounterMetricFamily("anchor_frames_sent", "Program frames handed to the outputs.", value=stats["frames_sent"])
-        yield CounterMetricFamily("anchor_late_frames", "Frames produced more than one frame period late.", value=stats["late_frames"])
-        yield CounterMetricFamily("anchor_dropped_frames", "Video frames dropped by outputs (queue full or disconnected).", value=stats["dropped_frames"])
-        yield GaugeMetricFamily("anchor_av_pts_max_diff_seconds", "Largest audio/video pts difference handed to the outputs.", value=stats["av_max_diff_s"])
+        yield CounterMetricFamily(
+            "anchor_frames_sent", "Program frames handed to the outputs.", value=stats["frames_sent"]
+        )
+        yield CounterMetricFamily(
+            "anchor_late_frames", "Frames produced more than one frame period late.", value=stats["late_frames"]
+        )
+        yield CounterMetricFamily(
+            "anchor_dropped_frames",
+            "Video frames dropped by outputs (queue full or disconnected).",
+            value=stats["dropped_frames"],
+        )
+        yield GaugeMetricFamily(
+            "anchor_av_pts_max_diff_seconds",
+            "Largest audio/video pts difference handed to the outputs.",
+            value=stats["av_max_diff_s"],
+        )
         yield GaugeMetricFamily("anchor_queue_depth", "Items waiting in the script queue.", value=stats["queue_depth"])
         yield GaugeMetricFamily("anchor_rss_bytes", "Resident memory of the channel process.", value=rss_bytes())
         yield GaugeMetricFamily("anchor_uptime_seconds", "Program time on air.", value=stats["uptime_s"])
@@ -48,7 +60,7 @@ class ChannelCollector:
         yield rec
 
 
-def channel_registry(channel: "Channel") -> CollectorRegistry:
+def channel_registry(channel: Channel) -> CollectorRegistry:
     """A registry holding only this channel's metrics (no process-global state)."""
     registry = CollectorRegistry(auto_describe=True)
     registry.register(ChannelCollector(channel))  # type: ignore[arg-type]

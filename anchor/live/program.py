@@ -112,7 +112,10 @@ class ProgramTimeline:
         n = self.frame_index
         air = self._on_air
         if air is not None and n >= air.end_frame:
-            self._emit("finished" if air.end_frame == air.start_frame + len(air.item.track) else "interrupted", air.item.item_id)
+            self._emit(
+                "finished" if air.end_frame == air.start_frame + len(air.item.track) else "interrupted",
+                air.item.item_id,
+            )
             self._on_air = air = None
         if air is None:
             mouth, audio = REST, self._silence

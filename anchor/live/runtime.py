@@ -34,7 +34,8 @@ def build_channel(settings: Settings, cfg: ChannelConfig) -> ChannelRuntime:
     cfg.queue_db.parent.mkdir(parents=True, exist_ok=True)
     queue = ScriptQueue(cfg.queue_db)
     sinks: list[Sink] = [
-        RtmpSink(o.url, cfg.width, cfg.height, cfg.fps, video_bitrate=o.video_bitrate, preset=o.preset) for o in cfg.outputs
+        RtmpSink(o.url, cfg.width, cfg.height, cfg.fps, video_bitrate=o.video_bitrate, preset=o.preset)
+        for o in cfg.outputs
     ]
     broadcaster = None
     if cfg.webrtc.enabled:

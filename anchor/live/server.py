@@ -31,7 +31,7 @@ class ApiServer:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
-    def start(self, timeout: float = 10.0) -> "ApiServer":
+    def start(self, timeout: float = 10.0) -> ApiServer:
         self._thread.start()
         end = time.monotonic() + timeout
         while not self.server.started:
@@ -44,7 +44,7 @@ class ApiServer:
         self.server.should_exit = True
         self._thread.join(timeout=10)
 
-    def __enter__(self) -> "ApiServer":
+    def __enter__(self) -> ApiServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

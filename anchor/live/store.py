@@ -113,9 +113,7 @@ class ScriptQueue:
         self._grace = misfire_grace
         self._lock = threading.RLock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s
-        )
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
@@ -260,8 +258,11 @@ class ScriptQueue:
                 raise InputError(f"item {item_id} is playing; skip it instead of removing it", field="id")
             db.execute("DELETE FROM items WHERE id = ?", (item_id,))
             if item.playlist is not None:
-                db.execute("DELETE FROM playlist_cursor WHERE name = ? AND NOT EXISTS "
-                           "(SELECT 1 FROM items WHERE playlist = ?)", (item.playlist, item.playlist))
+                db.execute(
+                    "DELETE FROM playlist_cursor WHERE name = ? AND NOT EXISTS "
+                    "(SELECT 1 FROM items WHERE playlist = ?)",
+                    (item.playlist, item.playlist),
+                )
             return item
 
     def move(self, item_id: int, *, before_id: int | None = None, to_index: int | None = None) -> Item:
@@ -361,9 +362,7 @@ class ScriptQueue:
         with self._write() as db:
             item = self._get(db, item_id)
             if item.is_template:
-                raise InputError(
-                    f"item {item_id} is a recurring or playlist entry; it never plays itself", field="id"
-                )
+                raise InputError(f"item {item_id} is a recurring or playlist entry; it never plays itself", field="id")
             check_transition(item_id, item.state, new)
             if revision is not None and revision != item.revision:
                 raise InputError(
@@ -389,9 +388,7 @@ class ScriptQueue:
         fires twice for the same time, across threads, processes and restarts.
         """
         now = self._now() if now is None else now.astimezone(UTC)
-        due_sql = (
-            "SELECT * FROM items WHERE recurrence IS NOT NULL AND next_fire_at <= ? ORDER BY next_fire_at, id"
-        )
+        due_sql = "SELECT * FROM items WHERE recurrence IS NOT NULL AND next_fire_at <= ? ORDER BY next_fire_at, id"
         with self._lock:  # cheap check first: most calls find nothing due and need no write lock
             if self._db.execute(due_sql, (_iso(now),)).fetchone() is None:
                 return []
@@ -462,8 +459,11 @@ class ScriptQueue:
                     replay.append(item.id)
                 else:
                     gave_up = f" (after {item.attempts} replays)" if policy == "replay" else ""
-                    _set(db, item.id, {"state": "skipped", "finished_at": _iso(now),
-                                       "reason": f"interrupted by restart{gave_up}"})
+                    _set(
+                        db,
+                        item.id,
+                        {"state": "skipped", "finished_at": _iso(now), "reason": f"interrupted by restart{gave_up}"},
+                    )
                     report.skipped.append(item.id)
             if replay:
                 lane = self._pending_main(db)
@@ -515,9 +515,7 @@ class ScriptQueue:
 
     # -- listing (last: its name shadows the builtin inside the class body) ----------------
 
-    def list(
-        self, states: Iterable[ItemState] = ("playing", *PENDING_STATES), limit: int | None = None
-    ) -> list[Item]:
+    def list(self, states: Iterable[ItemState] = ("playing", *PENDING_STATES), limit: int | None = None) -> list[Item]:
         """Main-queue items in these states: playing, then pending in play order, then finished ones in order."""
         wanted = list(states)
         marks = ",".join("?" * len(wanted)) or "NULL"

@@ -38,7 +38,10 @@ def whep_router(broadcaster: WebRtcBroadcaster) -> APIRouter:
         except ValueError as e:
             return _error(400, f"cannot use this offer: {e}")
         return Response(
-            answer, status_code=201, media_type="application/sdp", headers={"Location": f"/whep/{session_id}", "ETag": session_id}
+            answer,
+            status_code=201,
+            media_type="application/sdp",
+            headers={"Location": f"/whep/{session_id}", "ETag": session_id},
         )
 
     @router.delete("/whep/{session_id}")

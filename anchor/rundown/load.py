@@ -79,5 +79,7 @@ def load_rundown(path: Path) -> Rundown:
     try:
         data = json.loads(raw) if path.suffix.lower() == ".json" else yaml.safe_load(raw)
     except (yaml.YAMLError, json.JSONDecodeError) as e:
-        raise InputError(f"rundown {path} is not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {e}", field="rundown") from None
+        raise InputError(
+            f"rundown {path} is not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {e}", field="rundown"
+        ) from None
     return parse_rundown(data, path.parent)

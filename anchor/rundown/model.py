@@ -109,7 +109,9 @@ class Graphics(Strict):
 class Disclosure(Strict):
     """The AI-generated marks. The label cannot be switched off, only reworded."""
 
-    label: str | None = Field(None, max_length=40, description="On-screen label; default by locale: 'AI-generated' / 'AI生成'.")
+    label: str | None = Field(
+        None, max_length=40, description="On-screen label; default by locale: 'AI-generated' / 'AI生成'."
+    )
 
 
 class Media(Strict):
@@ -117,7 +119,9 @@ class Media(Strict):
 
     image: Path | None = None
     video: Path | None = None
-    placement: Literal["panel", "full"] = Field("panel", description="Beside the anchor, or full-frame (anchor heard, not seen).")
+    placement: Literal["panel", "full"] = Field(
+        "panel", description="Beside the anchor, or full-frame (anchor heard, not seen)."
+    )
     caption: str | None = Field(None, max_length=80, description="Credit or caption line under the panel.")
 
     @model_validator(mode="after")
@@ -130,8 +134,12 @@ class Media(Strict):
 class Story(Strict):
     """One story: what the anchor says (text, or an audio file) and what is on screen meanwhile."""
 
-    text: str | None = Field(None, max_length=5000, description='What the anchor says; may hold <break time="500ms"/> pauses.')
-    audio: Path | None = Field(None, description="A WAV file to play instead of speech (the mouth follows its loudness).")
+    text: str | None = Field(
+        None, max_length=5000, description='What the anchor says; may hold <break time="500ms"/> pauses.'
+    )
+    audio: Path | None = Field(
+        None, description="A WAV file to play instead of speech (the mouth follows its loudness)."
+    )
     language: Literal["en", "zh"] | None = Field(None, description="Default: detected from the text.")
     headline: str | None = Field(None, max_length=120, description="Lower-third headline.")
     subline: str | None = Field(None, max_length=160, description="Second line of the lower-third.")

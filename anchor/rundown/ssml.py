@@ -33,7 +33,9 @@ def split_breaks(text: str, field: str = "text") -> tuple[str, list[Segment]]:
         tag = m.group(0)
         b = _BREAK_RE.match(tag)
         if not b:
-            raise InputError(f'unsupported mark {tag!r} in the text; only <break time="500ms"/> is understood', field=field)
+            raise InputError(
+                f'unsupported mark {tag!r} in the text; only <break time="500ms"/> is understood', field=field
+            )
         ms = round(float(b.group(2)) * (1 if b.group(3).lower() == "ms" else 1000))
         if ms > MAX_BREAK_MS:
             raise InputError(f"break of {ms} ms is too long (at most {MAX_BREAK_MS} ms)", field=field)

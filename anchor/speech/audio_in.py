@@ -116,7 +116,9 @@ def encode_audio(pcm: np.ndarray, path: str | Path, *, rate: int = PROGRAM_RATE,
     with av.open(str(path), mode="w", format=fmt) as out:
         stream = out.add_stream(codec, rate=enc_rate)
         stream.layout = "mono"  # type: ignore[attr-defined]
-        src = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm.reshape(1, -1).astype(np.int16)), format="s16", layout="mono")
+        src = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(pcm.reshape(1, -1).astype(np.int16)), format="s16", layout="mono"
+        )
         src.sample_rate = rate
         resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=enc_rate)  # type: ignore[attr-defined]
         frames = [*resampler.resample(src), *resampler.resample(None)] if pcm.size else []

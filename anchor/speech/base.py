@@ -69,12 +69,30 @@ class VoiceInfo:
     language: str
     name: str
     backend: str
+    gender: str = ""  # "female", "male" or "" when unknown
+    licence: str = ""  # licence of the voice model / data
+    timings: bool = False  # True when this voice gives phoneme timings
+
+
+@dataclass(frozen=True)
+class SpeechCapabilities:
+    """What a backend can do, so no caller has to guess.
+
+    timings: every Speech it returns carries phoneme timings (else the mouth comes from the
+    audio-to-mouth model). streams: it can speak sentence by sentence (`synthesize_sentences`),
+    so a long text reaches the air before all of it is synthesized. languages: what it speaks.
+    """
+
+    timings: bool
+    streams: bool = False
+    languages: tuple[str, ...] = ("en",)
 
 
 class SpeechBackend(Protocol):
     """A text-to-speech engine that yields timed speech at the program rate."""
 
     name: str
+    capabilities: SpeechCapabilities
 
     def synthesize(
         self,

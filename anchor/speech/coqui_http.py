@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from anchor.config import SpeechSettings
 from anchor.errors import InputError
-from anchor.speech.base import Speech, VoiceInfo
+from anchor.speech.base import Speech, SpeechCapabilities, VoiceInfo
 from anchor.speech.external import check_text, speech_from_audio
 from anchor.speech.http_client import HttpRequest, fetch, join_url, with_query
 
@@ -20,6 +20,7 @@ class CoquiSpeechBackend:
     """SpeechBackend for Coqui tts-server."""
 
     name = "coqui"
+    capabilities = SpeechCapabilities(timings=False, languages=("en", "zh"))
 
     def __init__(self, settings: SpeechSettings) -> None:
         self._s = settings.coqui
@@ -39,7 +40,10 @@ class CoquiSpeechBackend:
         """Ask the server for a WAV of `text`; rate and pitch are not part of its API."""
         clean = check_text(text)
         if rate is not None or pitch is not None:
-            raise InputError("Coqui tts-server has no rate or pitch control; leave them unset", field="rate" if rate is not None else "pitch")
+            raise InputError(
+                "Coqui tts-server has no rate or pitch control; leave them unset",
+                field="rate" if rate is not None else "pitch",
+            )
         speaker = voice or self._s.voice
         params = {"text": clean, "speaker_id": speaker, "style_wav": "", "language_id": language or ""}
         url = with_query(self.url, params)

@@ -33,7 +33,7 @@ from scipy.signal import resample_poly
 
 from anchor.config import SpeechSettings
 from anchor.errors import BackendError, InputError, MissingDependencyError
-from anchor.speech.base import PhonemeEvent, SentenceSpan, Speech, VoiceInfo, WordEvent
+from anchor.speech.base import PhonemeEvent, SentenceSpan, Speech, SpeechCapabilities, VoiceInfo, WordEvent
 from anchor.speech.text import (
     collapse_whitespace,
     detect_language,
@@ -289,6 +289,7 @@ class EspeakBackend:
     """SpeechBackend on libespeak-ng: 48 kHz mono int16 speech with phoneme and word timings."""
 
     name = "espeak"
+    capabilities = SpeechCapabilities(timings=True, languages=("en", "zh"))
 
     def __init__(self, settings: SpeechSettings, *, library: EspeakLibrary | None = None) -> None:
         self._settings = settings

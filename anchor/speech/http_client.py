@@ -53,7 +53,7 @@ def fetch(request: HttpRequest, *, timeout_s: float, retries: int, server: str, 
             last = f"{server} answered HTTP {e.code}{': ' + detail if detail else ''}"
             if e.code not in (408, 429) and e.code < 500:
                 raise BackendError(last, retryable=False) from e
-        except (socket.timeout, TimeoutError) as e:
+        except TimeoutError as e:
             last = f"{server} did not answer within {timeout_s:g} s ({e})"
         except urllib.error.URLError as e:
             reason = e.reason

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from anchor.config import SpeechSettings
 from anchor.errors import InputError
-from anchor.speech.base import Speech, VoiceInfo
+from anchor.speech.base import Speech, SpeechCapabilities, VoiceInfo
 from anchor.speech.external import check_text, speech_from_audio
 from anchor.speech.http_client import fetch, join_url, json_request
 
@@ -22,6 +22,7 @@ class OpenAISpeechBackend:
     """SpeechBackend for OpenAI-compatible /v1/audio/speech servers."""
 
     name = "openai"
+    capabilities = SpeechCapabilities(timings=False, languages=("en", "zh"))
 
     def __init__(self, settings: SpeechSettings) -> None:
         self._s = settings.openai
@@ -55,7 +56,12 @@ class OpenAISpeechBackend:
             payload["speed"] = round(speed, 3)
         headers = {"Authorization": f"Bearer {self._s.api_key}"} if self._s.api_key else {}
         server = f"the OpenAI-compatible TTS server ({self.url})"
-        body = fetch(json_request(self.url, payload, headers), timeout_s=self._s.timeout_s, retries=self._s.retries, server=server)
+        body = fetch(
+            json_request(self.url, payload, headers),
+            timeout_s=self._s.timeout_s,
+            retries=self._s.retries,
+            server=server,
+        )
         return speech_from_audio(body, clean, language, str(payload["voice"]), server)
 
     def voices(self) -> list[VoiceInfo]:

@@ -29,7 +29,7 @@ from scipy.signal import resample_poly
 
 from anchor.config import PiperSettings, SpeechSettings
 from anchor.errors import BackendError, InputError, MissingDependencyError
-from anchor.speech.base import PhonemeEvent, SentenceSpan, Speech, VoiceInfo, WordEvent
+from anchor.speech.base import PhonemeEvent, SentenceSpan, Speech, SpeechCapabilities, VoiceInfo, WordEvent
 from anchor.speech.espeak import PAUSE, EspeakLibrary
 from anchor.speech.text import (
     collapse_whitespace,
@@ -71,7 +71,9 @@ class PiperVoice:
             import onnx
             import onnxruntime as ort
         except ImportError as e:
-            raise MissingDependencyError("the piper backend needs onnxruntime and onnx: pip install onnxruntime onnx") from e
+            raise MissingDependencyError(
+                "the piper backend needs onnxruntime and onnx: pip install onnxruntime onnx"
+            ) from e
         model_path = Path(model_path)
         config_path = Path(config_path) if config_path else model_path.with_name(model_path.name + ".json")
         for p in (model_path, config_path):
@@ -159,6 +161,7 @@ class PiperBackend:
     """SpeechBackend on a Piper voice: 48 kHz mono int16 speech with model-exact phoneme timings."""
 
     name = "piper"
+    capabilities = SpeechCapabilities(timings=True, languages=("en",))
 
     def __init__(self, settings: SpeechSettings, *, library: EspeakLibrary | None = None) -> None:
         self._settings = settings
@@ -221,7 +224,9 @@ class PiperBackend:
         length_scale = self._piper.length_scale
         if rate is not None:
             if isinstance(rate, bool) or not isinstance(rate, int) or not 80 <= rate <= 450:
-                raise InputError(f"rate must be a whole number from 80 to 450 words per minute, got {rate!r}", field="rate")
+                raise InputError(
+                    f"rate must be a whole number from 80 to 450 words per minute, got {rate!r}", field="rate"
+                )
             length_scale *= DEFAULT_RATE_WPM / rate
         bounds = sentence_bounds(clean)
         if not bounds:
@@ -240,7 +245,9 @@ class PiperBackend:
             if len(ids) <= 3:
                 sentences.append(SentenceSpan(collapse_whitespace(chunk), offset, offset))
                 continue
-            out = v.run(ids, length_scale=length_scale, noise_scale=self._piper.noise_scale, noise_w=self._piper.noise_w)
+            out = v.run(
+                ids, length_scale=length_scale, noise_scale=self._piper.noise_scale, noise_w=self._piper.noise_w
+            )
             pcm, scale = _to_program(out.audio, out.sample_rate)
             n = pcm.size
             events = _phoneme_events(chars, out.spans, scale, n)

@@ -49,7 +49,9 @@ def require_speakable(text: object) -> None:
     if not isinstance(text, str) or not text.strip():
         raise InputError("text is empty: give some words to speak", field="text")
     if len(text) > MAX_TEXT_CHARS:
-        raise InputError(f"text is {len(text)} characters long; the limit is {MAX_TEXT_CHARS} per request, split it up", field="text")
+        raise InputError(
+            f"text is {len(text)} characters long; the limit is {MAX_TEXT_CHARS} per request, split it up", field="text"
+        )
 
 
 def normalize_text(text: str) -> str:

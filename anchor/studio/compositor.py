@@ -140,7 +140,9 @@ class Compositor:
         self._clock_start = start
         self._base_key = None
 
-    def show_lower_third(self, headline: str, subline: str | None = None, tag: str | None = None, *, start: int, end: int | None = None) -> None:
+    def show_lower_third(
+        self, headline: str, subline: str | None = None, tag: str | None = None, *, start: int, end: int | None = None
+    ) -> None:
         """The strap animates in at frame `start` and out so that it is gone at `end` (None: stays)."""
         self._straps.append(_Strap(g.lower_third_sprite(self.layout, headline, subline, tag, self.style), start, end))
 
@@ -157,7 +159,9 @@ class Compositor:
             still = g.fit_cover(image, self.width, self.height) if image is not None else None
             self._media.append(_Media(start, end, True, None, still, video))
         else:
-            self._media.append(_Media(start, end, False, g.panel_sprite(self.layout, self.style, credit, image), None, video))
+            self._media.append(
+                _Media(start, end, False, g.panel_sprite(self.layout, self.style, credit, image), None, video)
+            )
 
     def show_card(self, image: np.ndarray, *, start: int, end: int, fade: int = 8) -> None:
         """A full-frame card from `start` to `end`, fading out over its last `fade` frames (and in over its first, unless at 0)."""
@@ -243,7 +247,16 @@ class Compositor:
         background, bg_key = self._background_at(n, media)
         strap, strap_in = self._strap_state(n)
         cue = self._cue(n)
-        key = (bg_key, show_anchor, placement, id(panel), id(strap) if strap_in >= 1 else None, cue, id(self._ticker), id(self._logo))
+        key = (
+            bg_key,
+            show_anchor,
+            placement,
+            id(panel),
+            id(strap) if strap_in >= 1 else None,
+            cue,
+            id(self._ticker),
+            id(self._logo),
+        )
         if key != self._base_key:
             self._rebuild_base(background, show_anchor, placement, panel, strap if strap_in >= 1 else None, cue)
             self._base_key = key
@@ -274,7 +287,13 @@ class Compositor:
         return out
 
     def _rebuild_base(
-        self, background: np.ndarray, show_anchor: bool, placement: Placement, panel: _Media | None, strap: _Strap | None, cue: tuple[str, ...] | None
+        self,
+        background: np.ndarray,
+        show_anchor: bool,
+        placement: Placement,
+        panel: _Media | None,
+        strap: _Strap | None,
+        cue: tuple[str, ...] | None,
     ) -> None:
         L = self.layout
         base = background.copy()
@@ -303,7 +322,9 @@ class Compositor:
         self._statics = statics
         self._base = base
 
-    def _blend_anchor_rect(self, out: np.ndarray, background: np.ndarray, anchor: AnchorFrame, r: Rect, p: Placement) -> None:
+    def _blend_anchor_rect(
+        self, out: np.ndarray, background: np.ndarray, anchor: AnchorFrame, r: Rect, p: Placement
+    ) -> None:
         """Re-draw layer rect `r` of the anchor (and every still graphic over it) into `out`."""
         lw, lh = self.layer_size
         x0, y0 = max(r.x0, -p.x, 0), max(r.y0, -p.y, 0)
@@ -347,7 +368,9 @@ def studio_backdrop(width: int, height: int) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def solid_background(width: int, height: int, top: tuple[int, int, int], bottom: tuple[int, int, int] | None = None) -> np.ndarray:
+def solid_background(
+    width: int, height: int, top: tuple[int, int, int], bottom: tuple[int, int, int] | None = None
+) -> np.ndarray:
     """A flat colour, or a vertical gradient from `top` to `bottom`."""
     if bottom is None:
         return np.broadcast_to(np.array(top, np.uint8), (height, width, 3)).copy()

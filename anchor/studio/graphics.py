@@ -51,7 +51,9 @@ def _shade(c: RGB, k: float) -> RGB:
     return tuple(int(max(0, min(255, v * k))) for v in c)  # type: ignore[return-value]
 
 
-def _vgradient(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], top: RGB, bottom: RGB, alpha: int = 255) -> None:
+def _vgradient(
+    draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], top: RGB, bottom: RGB, alpha: int = 255
+) -> None:
     x0, y0, x1, y1 = box
     n = max(1, y1 - y0)
     for i in range(n):
@@ -118,7 +120,9 @@ def lower_third_sprite(layout: Layout, headline: str, subline: str | None, tag: 
     line_h = head_h // layout.headline_lines
     top = y + (head_h - line_h * len(lines)) // 2
     for i, ln in enumerate(lines):
-        d.text((bar + pad, _text_y(font, ln, top + i * line_h, line_h)), ln, font=font, fill=(*style.headline_text, 255))
+        d.text(
+            (bar + pad, _text_y(font, ln, top + i * line_h, line_h)), ln, font=font, fill=(*style.headline_text, 255)
+        )
     y += head_h
     if subline:
         lines, font = fit_text(subline, box.w - bar - 2 * pad, 1, layout.px(18), layout.px(12), weight="regular")
@@ -161,7 +165,9 @@ def ticker_strip(layout: Layout, items: list[str], style: Style, band: Sprite) -
     while x < total:
         for p, w in zip(pieces, widths):
             cy = h // 2 + layout.px(1)
-            d.rectangle([x + gap, cy - sep // 2, x + gap + sep - 1, cy - sep // 2 + sep - 1], fill=(*style.primary, 255))
+            d.rectangle(
+                [x + gap, cy - sep // 2, x + gap + sep - 1, cy - sep // 2 + sep - 1], fill=(*style.primary, 255)
+            )
             d.text((x + 2 * gap + sep, ty), p, font=font, fill=(*style.text, 255))
             x += w + 2 * gap + sep
             if x >= total:
@@ -188,7 +194,12 @@ def clock_sprite(layout: Layout, text: str, style: Style) -> Sprite:
     d.rectangle([0, 0, box.w - 1, layout.px(2) - 1], fill=(*style.primary, 255))
     font = broadcast_font(layout.px(19), "bold")
     tw = text_width(text, font)
-    d.text(((box.w - tw) / 2, _text_y(font, text, layout.px(2), box.h - layout.px(2))), text, font=font, fill=(*style.text, 255))
+    d.text(
+        ((box.w - tw) / 2, _text_y(font, text, layout.px(2), box.h - layout.px(2))),
+        text,
+        font=font,
+        fill=(*style.text, 255),
+    )
     return Sprite.from_rgba(img)
 
 
@@ -207,7 +218,9 @@ def caption_sprite(layout: Layout, lines: list[str]) -> Sprite:
         tw = text_width(ln, font)
         x0 = round((box.w - tw) / 2) - layout.px(12)
         y0 = top + i * line_h
-        d.rectangle([max(0, x0), y0, min(box.w, round(x0 + tw) + 2 * layout.px(12)) - 1, y0 + line_h - 1], fill=(0, 0, 0, 185))
+        d.rectangle(
+            [max(0, x0), y0, min(box.w, round(x0 + tw) + 2 * layout.px(12)) - 1, y0 + line_h - 1], fill=(0, 0, 0, 185)
+        )
         d.text((x0 + layout.px(12), _text_y(font, ln, y0, line_h)), ln, font=font, fill=(255, 255, 255, 255))
     return Sprite.from_rgba(img)
 
@@ -258,7 +271,10 @@ def card_image(layout: Layout, style: Style, channel: str, title: str, lines: li
     """A full-frame intro/outro card: brand gradient, a diagonal accent, channel, title and small lines."""
     w, h = layout.width, layout.height
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    top, bottom = np.array(_shade(style.secondary, 1.5), np.float32), np.array(_shade(style.secondary, 0.45), np.float32)
+    top, bottom = (
+        np.array(_shade(style.secondary, 1.5), np.float32),
+        np.array(_shade(style.secondary, 0.45), np.float32),
+    )
     img = top + (bottom - top) * ((yy / h) * 0.7 + (xx / w) * 0.3)[..., None]
     glow = np.exp(-(((xx - 0.7 * w) / (0.6 * w)) ** 2 + ((yy - 0.3 * h) / (0.6 * h)) ** 2))
     img += glow[..., None] * 35
@@ -273,7 +289,12 @@ def card_image(layout: Layout, style: Style, channel: str, title: str, lines: li
     y = round(h * (0.36 if layout.aspect != "9:16" else 0.34))
     cw = round(text_width(ch_lines[0], ch_font)) + 2 * layout.px(12)
     d.rectangle([x, y, x + cw - 1, y + layout.px(40) - 1], fill=(*style.primary, 255))
-    d.text((x + layout.px(12), _text_y(ch_font, ch_lines[0], y, layout.px(40))), ch_lines[0], font=ch_font, fill=(*style.text, 255))
+    d.text(
+        (x + layout.px(12), _text_y(ch_font, ch_lines[0], y, layout.px(40))),
+        ch_lines[0],
+        font=ch_font,
+        fill=(*style.text, 255),
+    )
     y += layout.px(56)
     t_lines, t_font = fit_text(title, s.w - layout.px(20), 2, layout.px(54), layout.px(26))
     for ln in t_lines:

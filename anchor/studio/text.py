@@ -17,8 +17,14 @@ from PIL import ImageFont
 from anchor.studio.fonts import LATIN_CANDIDATES, font_path
 
 SANS_CJK = {
-    "bold": ("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", "/usr/share/fonts/truetype/noto/NotoSansCJK-Bold.ttc"),
-    "regular": ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc"),
+    "bold": (
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
+        "/usr/share/fonts/truetype/noto/NotoSansCJK-Bold.ttc",
+    ),
+    "regular": (
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+        "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
+    ),
 }
 SC_INDEX = 2  # face index of "Noto Sans CJK SC" in the .ttc collections
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.helpers import free_port  # noqa: F401 - re-exported to the API tests
+from tests.helpers import free_port
 
 FINAL = {"completed", "failed", "cancelled"}
 KEYS = {"alice": "key-alice-1234", "bob": "key-bob-5678", "limited": "key-limited-0000"}
@@ -101,7 +101,19 @@ class RedisServer:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc = Proc(
-            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+            [
+                exe,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
             workdir / "redis.log",
         )
         import redis
@@ -119,7 +131,9 @@ class RedisServer:
         client.close()
 
 
-def wait_job(client: httpx.Client, job_id: str, timeout: float = 90, until: set[str] = FINAL) -> tuple[dict, list[tuple[str, float]]]:
+def wait_job(
+    client: httpx.Client, job_id: str, timeout: float = 90, until: set[str] = FINAL
+) -> tuple[dict, list[tuple[str, float]]]:
     """Poll until the job is in `until`; returns (job, the (stage, percent) pairs seen)."""
     seen: list[tuple[str, float]] = []
     deadline = time.monotonic() + timeout
@@ -170,7 +184,7 @@ class HookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver._lock:
                     receiver.requests.append((self.path, dict(self.headers), body))

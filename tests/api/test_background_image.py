@@ -39,7 +39,14 @@ def encode(img: np.ndarray | Image.Image, fmt: str = "PNG") -> bytes:
     return buf.getvalue()
 
 
-def post(client: httpx.Client, image: bytes, name: str = "backdrop.png", files: dict | None = None, headers: dict | None = None, **fields):
+def post(
+    client: httpx.Client,
+    image: bytes,
+    name: str = "backdrop.png",
+    files: dict | None = None,
+    headers: dict | None = None,
+    **fields,
+):
     all_files = {"background_image": (name, image, "image/png"), **(files or {})}
     return client.post("/v1/videos", data=fields, files=all_files, headers=headers or {})
 
@@ -163,22 +170,34 @@ def test_bad_background_images_are_refused_and_store_nothing(alice, server) -> N
     assert err["field"] == "background_image" and "decoded" in err["message"]
     err = error_of(post(alice, encode(Image.new("RGB", (4100, 100))), text="Hi."), 422)
     assert err["field"] == "background_image" and "4000" in err["message"]
-    err = error_of(post(alice, b"\x89PNG\r\n\x1a\n" + np.random.default_rng(1).bytes(int(1.5 * 2**20)), text="Hi."), 413)
+    err = error_of(
+        post(alice, b"\x89PNG\r\n\x1a\n" + np.random.default_rng(1).bytes(int(1.5 * 2**20)), text="Hi."), 413
+    )
     assert err["field"] == "background_image"
     err = error_of(post(alice, encode(split_picture()), text="Hi.", background="#204060"), 422)
     assert err["field"] == "background" and "not both" in err["message"]
     err = error_of(post(alice, encode(split_picture()), text=""), 422)
     assert err["field"] == "text"
-    r = alice.post("/v1/videos", data={"text": "Hi."}, files={"backdrop": ("b.png", encode(split_picture()), "image/png")})
+    r = alice.post(
+        "/v1/videos", data={"text": "Hi."}, files={"backdrop": ("b.png", encode(split_picture()), "image/png")}
+    )
     assert error_of(r, 422)["field"] == "backdrop"
     assert job_files(server) == before
 
 
-@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server missing: run `bash scripts/setup.sh` as root")
+@pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="redis-server missing: run `bash scripts/setup.sh` as root"
+)
 def test_distributed_worker_renders_the_uploaded_background(tmp_path: Path) -> None:
     redis_server = RedisServer(tmp_path)
     port = free_port()
-    api = {"port": port, "mode": "distributed", "storage_dir": str(tmp_path / "shared"), "redis_url": redis_server.url, "redis_namespace": "anchor-bg"}
+    api = {
+        "port": port,
+        "mode": "distributed",
+        "storage_dir": str(tmp_path / "shared"),
+        "redis_url": redis_server.url,
+        "redis_namespace": "anchor-bg",
+    }
     config = write_config(tmp_path / "c.yaml", api)
     worker = Proc(anchor_cmd("worker", "-c", str(config)), tmp_path / "worker.log")
     srv = ApiServer(config, port, tmp_path / "serve.log")

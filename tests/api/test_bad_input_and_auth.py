@@ -31,7 +31,12 @@ def test_health_and_docs_need_no_key_everything_else_does(server) -> None:
         spec = anon.get("/openapi.json").json()
         assert {"/v1/videos", "/v1/videos/{job_id}", "/v1/avatars", "/v1/voices"} <= set(spec["paths"])
         assert "multipart/form-data" in spec["paths"]["/v1/videos"]["post"]["requestBody"]["content"]
-        for method, path in [("GET", "/v1/videos"), ("POST", "/v1/videos"), ("GET", "/v1/voices"), ("GET", "/v1/avatars")]:
+        for method, path in [
+            ("GET", "/v1/videos"),
+            ("POST", "/v1/videos"),
+            ("GET", "/v1/voices"),
+            ("GET", "/v1/avatars"),
+        ]:
             err = error_of(anon.request(method, path), 401)
             assert err["field"] == "Authorization"
         r = anon.get("/v1/videos", headers={"Authorization": "Bearer not-a-key"})
@@ -156,11 +161,17 @@ def _png(im: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-FORM = {"source": "matplotlib sample data (US Navy, public domain)", "licence": "public domain", "consent": "public-domain official portrait"}
+FORM = {
+    "source": "matplotlib sample data (US Navy, public domain)",
+    "licence": "public domain",
+    "consent": "public-domain official portrait",
+}
 
 
 def _upload(client, name: str, photo: bytes, filename: str = "p.jpg", **form):
-    return client.post("/v1/avatars", data={"name": name, **FORM, **form}, files={"photo": (filename, photo, "image/jpeg")})
+    return client.post(
+        "/v1/avatars", data={"name": name, **FORM, **form}, files={"photo": (filename, photo, "image/jpeg")}
+    )
 
 
 def test_avatar_upload_list_preview_use_and_delete(alice, server, portrait) -> None:

@@ -60,7 +60,7 @@ def test_bad_network_settings_are_refused() -> None:
 class _Receiver(http.server.BaseHTTPRequestHandler):
     hits: list[str] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         _Receiver.hits.append(self.path)
         self.send_response(204)
@@ -80,7 +80,9 @@ def test_delivery_rechecks_the_address_and_does_not_retry_a_refused_one(tmp_path
     store = SqliteJobStore(tmp_path / "jobs.db")
     try:
         for job_id, networks in (("job_refused", []), ("job_allowed", ["127.0.0.0/8"])):
-            record, _ = store.create(JobRecord(id=job_id, spec=VideoSpec(text="Hi."), callback_url=url, state="completed"))
+            record, _ = store.create(
+                JobRecord(id=job_id, spec=VideoSpec(text="Hi."), callback_url=url, state="completed")
+            )
             with WebhookSender(store, "secret", retries=3, backoff_s=0.05, private_networks=networks) as sender:
                 sender.notify(record, {"id": job_id})
                 deadline = time.monotonic() + 5

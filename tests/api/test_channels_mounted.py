@@ -10,7 +10,9 @@ from api_harness import KEYS, ApiServer, free_port, write_config
 
 def test_serve_runs_a_channel_under_v1_channels(tmp_path: Path) -> None:
     port = free_port()
-    config = write_config(tmp_path / "config.yaml", {"port": port, "storage_dir": str(tmp_path / "storage"), "keys": KEYS})
+    config = write_config(
+        tmp_path / "config.yaml", {"port": port, "storage_dir": str(tmp_path / "storage"), "keys": KEYS}
+    )
     channel = tmp_path / "ch.yaml"
     channel.write_text(f"name: newsroom\nwidth: 320\nheight: 180\nqueue_db: {tmp_path / 'q.db'}\noutputs: []\n")
     server = ApiServer(config, port, tmp_path / "serve.log", extra=("--channel", str(channel)))

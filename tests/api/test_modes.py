@@ -43,7 +43,9 @@ def test_embedded_restart_requeues_the_job_that_was_running(tmp_path: Path) -> N
     assert probe(tmp_path / "store" / "jobs" / job["id"] / "video.mp4").video_frames == done["frames"]
 
 
-@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server missing: run `bash scripts/setup.sh` as root")
+@pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="redis-server missing: run `bash scripts/setup.sh` as root"
+)
 def test_distributed_ten_jobs_complete_and_a_killed_workers_job_runs_again(tmp_path: Path) -> None:
     redis_server = RedisServer(tmp_path)
     port = free_port()
@@ -64,7 +66,9 @@ def test_distributed_ten_jobs_complete_and_a_killed_workers_job_runs_again(tmp_p
     try:
         with srv.client() as c:
             long_job = c.post("/v1/videos", json={"text": LONG_TEXT}).json()
-            ids = [long_job["id"]] + [c.post("/v1/videos", json={"text": f"Bulletin number {i}."}).json()["id"] for i in range(9)]
+            ids = [long_job["id"]] + [
+                c.post("/v1/videos", json={"text": f"Bulletin number {i}."}).json()["id"] for i in range(9)
+            ]
 
             def running_long() -> dict | None:
                 j = c.get(f"/v1/videos/{long_job['id']}").json()

@@ -10,7 +10,12 @@ from anchor.jobs.render import read_ai_marks
 from streaming.probe import probe
 
 RUNDOWN = {
-    "programme": {"title": "Test Bulletin", "channel": "Anchor Test", "locale": "en", "video": {"aspect": "1:1", "resolution": 720}},
+    "programme": {
+        "title": "Test Bulletin",
+        "channel": "Anchor Test",
+        "locale": "en",
+        "video": {"aspect": "1:1", "resolution": 720},
+    },
     "stories": [
         {"headline": "First story", "text": "Good evening. Here is the first story."},
         {"headline": "Second story", "text": "And this is the second one.", "pause_after": 0.3},
@@ -18,7 +23,7 @@ RUNDOWN = {
 }
 
 
-def test_rundown_job_renders_a_bulletin_with_captions(alice, tmp_path: Path) -> None:  # noqa: ANN001
+def test_rundown_job_renders_a_bulletin_with_captions(alice, tmp_path: Path) -> None:
     r = alice.post("/v1/videos", json={"rundown": RUNDOWN})
     assert r.status_code == 202, r.text
     done, seen = wait_job(alice, r.json()["id"], timeout=180)
@@ -34,7 +39,7 @@ def test_rundown_job_renders_a_bulletin_with_captions(alice, tmp_path: Path) -> 
     assert "second" in alice.get(srt_link).text.lower()
 
 
-def test_bad_rundowns_are_refused_with_the_field(alice) -> None:  # noqa: ANN001
+def test_bad_rundowns_are_refused_with_the_field(alice) -> None:
     bad = {**RUNDOWN, "stories": [{"headline": "x", "text": "hi", "colour": "red"}]}
     r = alice.post("/v1/videos", json={"rundown": bad})
     assert r.status_code == 422 and r.json()["error"]["field"] == "rundown.stories[0].colour"

@@ -16,7 +16,9 @@ from anchor.api.auth import RateLimiter, RedisRateLimiter, make_rate_limiter
 from anchor.config import ApiSettings
 from anchor.http_errors import ApiError
 
-pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server missing: run `bash scripts/setup.sh` as root")
+pytestmark = pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="redis-server missing: run `bash scripts/setup.sh` as root"
+)
 
 SLOW_REFILL = 0.6  # per minute: one token back every 100 s, so none comes back during a test
 
@@ -69,7 +71,9 @@ def test_unreachable_redis_refuses_with_503() -> None:
     assert isinstance(make_rate_limiter(ApiSettings()), RateLimiter), "embedded mode keeps the in-process limiter"
 
 
-def test_two_api_processes_share_the_limit_and_answer_503_without_redis(redis_server: RedisServer, tmp_path: Path) -> None:
+def test_two_api_processes_share_the_limit_and_answer_503_without_redis(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
     ports = [free_port(), free_port()]
     servers: list[ApiServer] = []
     try:

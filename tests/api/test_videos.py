@@ -86,7 +86,7 @@ class _Hooks(BaseHTTPRequestHandler):
     received: list[tuple[dict[str, str], bytes]] = []
     fail_first = 1
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append((dict(self.headers), body))
         status = 500 if len(type(self).received) <= type(self).fail_first else 200
@@ -104,7 +104,9 @@ def test_webhook_is_signed_retried_and_visible_by_polling(alice) -> None:
         url = f"http://127.0.0.1:{hooks.server_address[1]}/hook"
         job = create(alice, {"text": "Webhook test.", "callback_url": url})
         wait_job(alice, job["id"])
-        polled = wait_for(lambda: (j := alice.get(f"/v1/videos/{job['id']}").json())["webhook"]["delivered"] and j, what="delivery")
+        polled = wait_for(
+            lambda: (j := alice.get(f"/v1/videos/{job['id']}").json())["webhook"]["delivered"] and j, what="delivery"
+        )
     finally:
         hooks.shutdown()
     assert len(_Hooks.received) == 2, "the first attempt got HTTP 500, the retry got 200"
@@ -145,7 +147,10 @@ def test_cancel_a_running_and_a_queued_job(alice, server) -> None:
     assert r.status_code == 200 and r.json()["state"] == "cancelled"
     # the worker stops at its next progress update and leaves no video behind
     job_dir = Path(server.config).parent / "storage" / "jobs" / running["id"]
-    wait_for(lambda: not (job_dir / "video.mp4").exists() and not list(job_dir.glob(".*.part")), what="partial output removed")
+    wait_for(
+        lambda: not (job_dir / "video.mp4").exists() and not list(job_dir.glob(".*.part")),
+        what="partial output removed",
+    )
     assert alice.get(f"/v1/videos/{running['id']}").json()["state"] == "cancelled"
     assert alice.get(f"/v1/videos/{queued['id']}").json()["started_at"] is None, "a cancelled queued job never starts"
     r = alice.get(f"/v1/videos/{running['id']}/video.mp4")

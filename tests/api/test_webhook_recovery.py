@@ -53,8 +53,18 @@ def sender(store: JobStore, **kw) -> WebhookSender:
 
 def final_job(store: JobStore, url: str, webhook: WebhookStatus | None = None, state: str = "completed") -> JobRecord:
     record = JobRecord(
-        id=new_job_id(), owner="alice", spec=VideoSpec(text="Hi."), callback_url=url, state=state,  # type: ignore[arg-type]
-        stage="done", percent=100.0, attempts=1, finished_at=time.time(), duration_s=1.2, frames=30, webhook=webhook,
+        id=new_job_id(),
+        owner="alice",
+        spec=VideoSpec(text="Hi."),
+        callback_url=url,
+        state=state,  # type: ignore[arg-type]
+        stage="done",
+        percent=100.0,
+        attempts=1,
+        finished_at=time.time(),
+        duration_s=1.2,
+        frames=30,
+        webhook=webhook,
     )
     return store.create(record)[0]
 
@@ -85,7 +95,11 @@ def redis_store(url: str, namespace: str | None = None) -> JobStore:
 
 @pytest.fixture(params=["sqlite", "redis"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
-    s: JobStore = SqliteJobStore(tmp_path / "anchor.db") if request.param == "sqlite" else redis_store(request.getfixturevalue("redis_url"))
+    s: JobStore = (
+        SqliteJobStore(tmp_path / "anchor.db")
+        if request.param == "sqlite"
+        else redis_store(request.getfixturevalue("redis_url"))
+    )
     yield s
     s.close()
 
@@ -98,12 +112,19 @@ def receiver() -> Iterator[HookReceiver]:
 
 
 def test_a_retry_left_by_a_stopped_sender_is_sent_by_the_next_one(store: JobStore, receiver: HookReceiver) -> None:
-    running = JobRecord(id=new_job_id(), owner="alice", spec=VideoSpec(text="Hi."), callback_url=receiver.url(), state="processing")
+    running = JobRecord(
+        id=new_job_id(), owner="alice", spec=VideoSpec(text="Hi."), callback_url=receiver.url(), state="processing"
+    )
     store.create(running)
     first = sender(store, backoff_s=600)  # its retry would come in 10 minutes
     first.start()
     try:
-        final = store.mutate(running.id, lambda r: r.touch(state="completed", stage="done", percent=100.0, finished_at=time.time(), outputs=["video.mp4"]))
+        final = store.mutate(
+            running.id,
+            lambda r: r.touch(
+                state="completed", stage="done", percent=100.0, finished_at=time.time(), outputs=["video.mp4"]
+            ),
+        )
         assert final is not None
         first.notify(final)
         wait_for(lambda: hook_of(store, running.id).attempts == 1, timeout=20, what="the first attempt")
@@ -130,18 +151,73 @@ def test_a_retry_left_by_a_stopped_sender_is_sent_by_the_next_one(store: JobStor
     assert verify_signature(WEBHOOK_SECRET, b2, h2[SIGNATURE_HEADER])
 
 
-def test_delivered_exhausted_refused_and_cancelled_events_are_not_sent_again(store: JobStore, receiver: HookReceiver) -> None:
+def test_delivered_exhausted_refused_and_cancelled_events_are_not_sent_again(
+    store: JobStore, receiver: HookReceiver
+) -> None:
     receiver.fail_first = 0
     url = receiver.url
     long_ago = time.time() - 100
     jobs = {
-        "delivered": final_job(store, url("/delivered"), WebhookStatus(url=url("/delivered"), event="video.completed", attempts=1, delivered=True, last_status=200)),
-        "exhausted": final_job(store, url("/exhausted"), WebhookStatus(url=url("/exhausted"), event="video.completed", attempts=4, last_status=500, last_error="HTTP 500", last_attempt_at=long_ago)),
-        "given_up": final_job(store, url("/given_up"), WebhookStatus(url=url("/given_up"), event="video.failed", attempts=2, given_up=True, last_error="HTTP 500"), state="failed"),
-        "refused": final_job(store, url("/refused"), WebhookStatus(url=url("/refused"), event="video.completed", attempts=1, last_error="refused: callback_url host resolves to 10.0.0.1")),
+        "delivered": final_job(
+            store,
+            url("/delivered"),
+            WebhookStatus(url=url("/delivered"), event="video.completed", attempts=1, delivered=True, last_status=200),
+        ),
+        "exhausted": final_job(
+            store,
+            url("/exhausted"),
+            WebhookStatus(
+                url=url("/exhausted"),
+                event="video.completed",
+                attempts=4,
+                last_status=500,
+                last_error="HTTP 500",
+                last_attempt_at=long_ago,
+            ),
+        ),
+        "given_up": final_job(
+            store,
+            url("/given_up"),
+            WebhookStatus(url=url("/given_up"), event="video.failed", attempts=2, given_up=True, last_error="HTTP 500"),
+            state="failed",
+        ),
+        "refused": final_job(
+            store,
+            url("/refused"),
+            WebhookStatus(
+                url=url("/refused"),
+                event="video.completed",
+                attempts=1,
+                last_error="refused: callback_url host resolves to 10.0.0.1",
+            ),
+        ),
         "cancelled": final_job(store, url("/cancelled"), None, state="cancelled"),
-        "held": final_job(store, url("/held"), WebhookStatus(url=url("/held"), event="video.completed", attempts=1, last_error="HTTP 500", last_attempt_at=long_ago, claimed_by="live-worker", claimed_until=time.time() + 3600)),
-        "pending": final_job(store, url("/pending"), WebhookStatus(url=url("/pending"), event="video.failed", attempts=3, last_status=500, last_error="HTTP 500", last_attempt_at=long_ago), state="failed"),
+        "held": final_job(
+            store,
+            url("/held"),
+            WebhookStatus(
+                url=url("/held"),
+                event="video.completed",
+                attempts=1,
+                last_error="HTTP 500",
+                last_attempt_at=long_ago,
+                claimed_by="live-worker",
+                claimed_until=time.time() + 3600,
+            ),
+        ),
+        "pending": final_job(
+            store,
+            url("/pending"),
+            WebhookStatus(
+                url=url("/pending"),
+                event="video.failed",
+                attempts=3,
+                last_status=500,
+                last_error="HTTP 500",
+                last_attempt_at=long_ago,
+            ),
+            state="failed",
+        ),
     }
     before = {name: store.get(job.id) for name, job in jobs.items()}
     with sender(store, retries=3) as s:
@@ -190,9 +266,19 @@ def test_a_dead_senders_claim_is_taken_over_once_it_expires(store: JobStore, rec
     # what a sender killed after a failed attempt leaves behind: its claim, valid a little longer
     url = receiver.url("/orphan")
     orphan = final_job(
-        store, url,
-        WebhookStatus(url=url, event="video.completed", delivery_id="evt_0123456789abcdef", attempts=1, last_status=500,
-                      last_error="HTTP 500", last_attempt_at=time.time(), claimed_by="host:4242:dead00", claimed_until=time.time() + 3),
+        store,
+        url,
+        WebhookStatus(
+            url=url,
+            event="video.completed",
+            delivery_id="evt_0123456789abcdef",
+            attempts=1,
+            last_status=500,
+            last_error="HTTP 500",
+            last_attempt_at=time.time(),
+            claimed_by="host:4242:dead00",
+            claimed_until=time.time() + 3,
+        ),
     )
     with sender(store, rescan_s=0.1) as live:
         assert orphan.id not in live.holding, "not taken while the claim is valid"
@@ -200,7 +286,7 @@ def test_a_dead_senders_claim_is_taken_over_once_it_expires(store: JobStore, rec
         assert orphan.id not in live.holding
     hook = hook_of(store, orphan.id)
     assert (hook.attempts, hook.last_status, hook.claimed_by) == (2, 200, None)
-    (headers, body), = receiver.to("/orphan")
+    ((headers, body),) = receiver.to("/orphan")
     assert json.loads(body)["id"] == headers[DELIVERY_HEADER] == "evt_0123456789abcdef"
 
 
@@ -225,7 +311,10 @@ def test_serve_killed_while_a_webhook_waits_sends_it_after_the_restart(tmp_path:
         with srv.client() as c:
             job = c.post("/v1/videos", json={"text": "Webhook after a crash.", "callback_url": receiver.url()}).json()
             done, _ = wait_job(c, job["id"], timeout=120)
-            waiting = wait_for(lambda: (j := c.get(f"/v1/videos/{job['id']}").json())["webhook"]["attempts"] == 1 and j, what="the failed attempt")
+            waiting = wait_for(
+                lambda: (j := c.get(f"/v1/videos/{job['id']}").json())["webhook"]["attempts"] == 1 and j,
+                what="the failed attempt",
+            )
     finally:
         srv.proc.kill()
     assert done["state"] == "completed"
@@ -236,7 +325,11 @@ def test_serve_killed_while_a_webhook_waits_sends_it_after_the_restart(tmp_path:
     srv = ApiServer(fast, port, tmp_path / "serve2.log")
     try:
         with srv.client() as c:
-            delivered = wait_for(lambda: (j := c.get(f"/v1/videos/{job['id']}").json())["webhook"]["delivered"] and j, timeout=30, what="the re-send")
+            delivered = wait_for(
+                lambda: (j := c.get(f"/v1/videos/{job['id']}").json())["webhook"]["delivered"] and j,
+                timeout=30,
+                what="the re-send",
+            )
     finally:
         srv.proc.stop()
         receiver.close()
@@ -248,7 +341,9 @@ def test_serve_killed_while_a_webhook_waits_sends_it_after_the_restart(tmp_path:
     assert verify_signature(WEBHOOK_SECRET, b2, h2[SIGNATURE_HEADER])
 
 
-def test_distributed_a_killed_workers_waiting_webhook_is_sent_by_the_other_worker(redis_url: str, tmp_path: Path) -> None:
+def test_distributed_a_killed_workers_waiting_webhook_is_sent_by_the_other_worker(
+    redis_url: str, tmp_path: Path
+) -> None:
     """Two `anchor worker`s: the one that ran the job gets a 500 for its webhook and is SIGKILLed
     while the retry waits; once its claim expires the other worker's rescan sends it."""
     receiver = HookReceiver(fail_first=1)
@@ -275,12 +370,18 @@ def test_distributed_a_killed_workers_waiting_webhook_is_sent_by_the_other_worke
         with srv.client() as c:
             job = c.post("/v1/videos", json={"text": "Distributed webhook.", "callback_url": receiver.url()}).json()
             done, _ = wait_job(c, job["id"], timeout=120)
-            wait_for(lambda: c.get(f"/v1/videos/{job['id']}").json()["webhook"]["attempts"] == 1, what="the failed attempt")
+            wait_for(
+                lambda: c.get(f"/v1/videos/{job['id']}").json()["webhook"]["attempts"] == 1, what="the failed attempt"
+            )
             victim = next(w for w in workers if w.pid == int(done["worker"].split(":")[1]))
             victim.kill()
             after_kill = c.get(f"/v1/videos/{job['id']}").json()["webhook"]
             assert after_kill["attempts"] == 1 and len(receiver.to("/hook")) == 1, "killed before its own retry"
-            delivered = wait_for(lambda: (j := c.get(f"/v1/videos/{job['id']}").json())["webhook"]["delivered"] and j, timeout=60, what="the take-over")
+            delivered = wait_for(
+                lambda: (j := c.get(f"/v1/videos/{job['id']}").json())["webhook"]["delivered"] and j,
+                timeout=60,
+                what="the take-over",
+            )
     except AssertionError:
         for w in workers:
             print(w.log.name, w.tail(1500))

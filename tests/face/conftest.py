@@ -36,4 +36,3 @@ def portrait_bytes(portrait_path: Path) -> bytes:
 def portrait_rgb(portrait_bytes: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(portrait_bytes)) as im:
         return np.asarray(im.convert("RGB"))
-

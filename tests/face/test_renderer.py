@@ -48,7 +48,7 @@ def test_rest_pose_reproduces_the_photo_except_nothing(renderer: FaceRenderer) -
     assert diff.max() <= 2  # only interpolation rounding, no mouth drawn
 
 
-def test_jaw_opening_opens_the_lips_in_the_image(renderer: FaceRenderer, analyzer) -> None:  # noqa: ANN001
+def test_jaw_opening_opens_the_lips_in_the_image(renderer: FaceRenderer, analyzer) -> None:
     gaps = []
     for jaw in (0.0, 0.5, 1.0):
         img = renderer.render(np.array([jaw, 0, 0, 0], np.float32), 0.0).image.copy()
@@ -58,7 +58,7 @@ def test_jaw_opening_opens_the_lips_in_the_image(renderer: FaceRenderer, analyze
     assert gaps[0] < 0.01 and gaps[1] > gaps[0] + 0.02 and gaps[2] > gaps[1] + 0.02
 
 
-def test_closure_shuts_the_lips_even_with_the_jaw_open(renderer: FaceRenderer, analyzer) -> None:  # noqa: ANN001
+def test_closure_shuts_the_lips_even_with_the_jaw_open(renderer: FaceRenderer, analyzer) -> None:
     img = renderer.render(np.array([0.4, 0, 0, 1.0], np.float32), 0.0).image.copy()
     assert inner_lip_gap(analyzer.landmarks(img)[0]) < 0.01
 

@@ -24,7 +24,9 @@ def _make_media(folder: Path) -> None:
     from PIL import Image
 
     yy, xx = np.mgrid[0:270, 0:480]
-    Image.fromarray(np.dstack([xx * 255 // 480, yy * 255 // 270, np.full_like(xx, 90)]).astype(np.uint8)).save(folder / "pic.png")
+    Image.fromarray(np.dstack([xx * 255 // 480, yy * 255 // 270, np.full_like(xx, 90)]).astype(np.uint8)).save(
+        folder / "pic.png"
+    )
     with av.open(str(folder / "clip.mp4"), "w") as c:
         s = c.add_stream("libx264", rate=25)
         s.width, s.height, s.pix_fmt = 320, 180, "yuv420p"
@@ -82,7 +84,7 @@ def test_ai_label_on_the_first_frame_and_marks_in_the_metadata(bulletin: RenderR
     meta = read_ai_marks(bulletin.output)
     assert meta["ai_generated"] == "true" and meta["generator"].startswith("anchor") and meta["content_id"]
     assert meta["title"] == "Test Bulletin"
-    (_, frame0), = decode_frames(bulletin.output, [0])
+    ((_, frame0),) = decode_frames(bulletin.output, [0])
     lb = make_layout(720, 1280).label
     plate = frame0[lb.y : lb.y1, lb.x : lb.x + 60]
     assert (plate.max(axis=2) > 200).sum() > 30 and plate.mean() < 140
@@ -95,7 +97,10 @@ def test_panel_picture_then_full_frame_clip_are_on_screen(bulletin: RenderResult
     panel = frames[s0.start + 20][L.panel.y + 20 : L.panel.y + 60, L.panel.x + 20 : L.panel.x1 - 20]
     assert panel[..., 2].mean() > 60 and panel.std() > 20, "the gradient picture is in the panel"
     a, b = frames[s1.start + 5], frames[s1.start + 6]
-    yellow = lambda f: ((f[..., 0] > 200) & (f[..., 1] > 200) & (f[..., 2] < 80)).mean()
+
+    def yellow(f):
+        return ((f[..., 0] > 200) & (f[..., 1] > 200) & (f[..., 2] < 80)).mean()
+
     assert yellow(a) > 0.05 and np.abs(a.astype(int) - b).mean() > 1, "the clip fills the frame and moves"
 
 
@@ -120,7 +125,7 @@ def test_mandarin_story_renders_chinese_glyphs(settings: Settings, tmp_path: Pat
     result = render_rundown(settings, load_rundown(tmp_path / "zh.yaml"), tmp_path / "zh.mp4")
     assert read_ai_marks(result.output)["language"] == "zh"
     assert "市政府" in result.srt.read_text(encoding="utf-8")
-    (_, f), = decode_frames(result.output, [20])
+    ((_, f),) = decode_frames(result.output, [20])
     lt = make_layout(720, 720).lower_third
     strap = f[lt.y + 30 : lt.y + 80, lt.x + 20 : lt.x1]
     dark = (strap.max(axis=2) < 100).sum()

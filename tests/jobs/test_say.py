@@ -140,7 +140,7 @@ def test_output_must_be_mp4_in_an_existing_folder(settings: Settings, tmp_path: 
 def test_background_colour_and_captions_beside_the_video(settings: Settings, tmp_path: Path) -> None:
     out = tmp_path / "bg.mp4"
     result = say(settings, SayRequest("Hello and good evening.", out, width=640, height=360, background="#204060"))
-    (_, first), = decode_frames(out, [0])
+    ((_, first),) = decode_frames(out, [0])
     corner = first[150:200, 20:60].reshape(-1, 3).mean(axis=0)  # backdrop, away from the label and the anchor
     assert np.abs(corner - [0x20, 0x40, 0x60]).max() < 8
     assert [p.suffix for p in result.captions] == [".srt", ".vtt"]

@@ -22,7 +22,9 @@ from anchor.speech.espeak import EspeakBackend
 from anchor.timebase import frames_for_samples
 
 ROOT = Path(__file__).resolve().parents[2]
-HELD_OUT = "Heavy rain closed the coastal highway for most of the afternoon. Peter Piper picked a peck of pickled peppers."
+HELD_OUT = (
+    "Heavy rain closed the coastal highway for most of the afternoon. Peter Piper picked a peck of pickled peppers."
+)
 
 
 @pytest.fixture(scope="module")

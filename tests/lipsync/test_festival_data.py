@@ -65,6 +65,9 @@ def test_festival_timings_follow_its_audio(voice: str) -> None:
     assert {"m", "b", "ɹ"} <= set(spoken)
     truth = mouth_track_from_phonemes(utt.phonemes, utt.pcm.size, 25).opening
     loud = energy_baseline(utt.pcm, 25).opening
-    scores = {k: pearson(loud[max(k, 0) : loud.size + min(k, 0)], truth[max(-k, 0) : truth.size - max(k, 0)]) for k in range(-3, 4)}
+    scores = {
+        k: pearson(loud[max(k, 0) : loud.size + min(k, 0)], truth[max(-k, 0) : truth.size - max(k, 0)])
+        for k in range(-3, 4)
+    }
     assert scores[0] > 0.3
     assert abs(max(scores, key=scores.get)) <= 1

@@ -50,12 +50,14 @@ def api(settings: Settings, tmp_path: Path) -> Iterator[tuple[httpx.Client, Chan
     )  # fmt: skip
     port = free_port()
     with channel, ApiServer(channel_app(channel, KEY), "127.0.0.1", port):
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {KEY}"}, timeout=10) as c:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {KEY}"}, timeout=10
+        ) as c:
             yield c, channel
     queue.close()
 
 
-def test_control_endpoints_require_the_key(api) -> None:  # noqa: ANN001
+def test_control_endpoints_require_the_key(api) -> None:
     client, _ = api
     bare = httpx.Client(base_url=client.base_url, timeout=10)
     for method, path in [("GET", "/queue"), ("POST", "/say-now"), ("POST", "/pause"), ("GET", "/now-playing")]:
@@ -67,7 +69,7 @@ def test_control_endpoints_require_the_key(api) -> None:  # noqa: ANN001
     assert client.get("/queue").status_code == 200
 
 
-def test_queue_crud_and_reorder(api) -> None:  # noqa: ANN001
+def test_queue_crud_and_reorder(api) -> None:
     client, channel = api
     channel.pause()  # keep items in the queue while we edit it
     a = client.post("/queue", json={"text": "Story A.", "title": "A"}).json()
@@ -96,7 +98,7 @@ def test_queue_crud_and_reorder(api) -> None:  # noqa: ANN001
         ("PATCH", "/queue/9999", {"title": "x"}, 404, "id"),
     ],
 )
-def test_malformed_requests_get_a_clear_4xx(api, method: str, path: str, body, status: int, field: str) -> None:  # noqa: ANN001
+def test_malformed_requests_get_a_clear_4xx(api, method: str, path: str, body, status: int, field: str) -> None:
     client, _ = api
     r = client.request(method, path, json=body)
     assert r.status_code == status, r.text
@@ -104,7 +106,7 @@ def test_malformed_requests_get_a_clear_4xx(api, method: str, path: str, body, s
     assert err["field"] == field and err["status"] == status and err["message"]
 
 
-def test_say_now_plays_and_events_stream_over_sse(api) -> None:  # noqa: ANN001
+def test_say_now_plays_and_events_stream_over_sse(api) -> None:
     client, channel = api
     events: list[tuple[str, dict]] = []
     ready = threading.Event()
@@ -137,7 +139,7 @@ def test_say_now_plays_and_events_stream_over_sse(api) -> None:  # noqa: ANN001
     assert all(d["item_id"] == item.json()["id"] for _, d in events[:2])
 
 
-def test_pause_holds_the_queue_and_resume_releases_it(api) -> None:  # noqa: ANN001
+def test_pause_holds_the_queue_and_resume_releases_it(api) -> None:
     client, channel = api
     assert client.post("/pause").json() == {"paused": True}
     item = client.post("/queue", json={"text": "Held."}).json()
@@ -148,7 +150,7 @@ def test_pause_holds_the_queue_and_resume_releases_it(api) -> None:  # noqa: ANN
     wait_until(lambda: client.get(f"/queue/{item['id']}").json()["state"] == "played")
 
 
-def test_metrics_expose_the_channel_counters(api) -> None:  # noqa: ANN001
+def test_metrics_expose_the_channel_counters(api) -> None:
     client, _ = api
     time.sleep(0.3)
     text = client.get("/metrics").text

@@ -39,7 +39,7 @@ class RecordingSink:
         self.closed = True
 
 
-def wait_for(predicate, timeout: float = 20.0) -> None:  # noqa: ANN001
+def wait_for(predicate, timeout: float = 20.0) -> None:
     end = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < end, "timed out"
@@ -47,7 +47,7 @@ def wait_for(predicate, timeout: float = 20.0) -> None:  # noqa: ANN001
 
 
 @pytest.fixture
-def channel_parts(settings: Settings, tmp_path: Path):  # noqa: ANN201
+def channel_parts(settings: Settings, tmp_path: Path):
     clock = VirtualClock()
     queue = ScriptQueue(tmp_path / "q.db", clock=lambda: EPOCH + timedelta(seconds=clock.now()))
     sink = RecordingSink()
@@ -65,7 +65,7 @@ def kinds(events: list[ChannelEvent]) -> list[tuple[str, int]]:
     return [(e.kind, e.item_id) for e in events]
 
 
-def test_items_play_in_order_with_idle_between_and_no_gap(channel_parts) -> None:  # noqa: ANN001
+def test_items_play_in_order_with_idle_between_and_no_gap(channel_parts) -> None:
     channel, queue, sink, events, _ = channel_parts
     a = queue.add(ItemIn(text="First story."))
     b = queue.add(ItemIn(text="Second story.", priority=5))  # higher priority plays first
@@ -81,7 +81,7 @@ def test_items_play_in_order_with_idle_between_and_no_gap(channel_parts) -> None
     assert channel.error is None
 
 
-def test_interrupt_now_cuts_the_current_item(channel_parts) -> None:  # noqa: ANN001
+def test_interrupt_now_cuts_the_current_item(channel_parts) -> None:
     channel, queue, sink, events, _ = channel_parts
     long = queue.add(ItemIn(text="This is a long story. " * 8))
     with channel:
@@ -93,7 +93,7 @@ def test_interrupt_now_cuts_the_current_item(channel_parts) -> None:  # noqa: AN
     assert queue.get(long.id).state == "skipped" and queue.get(urgent.id).state == "played"
 
 
-def test_a_failing_item_is_marked_failed_and_the_channel_goes_on(channel_parts) -> None:  # noqa: ANN001
+def test_a_failing_item_is_marked_failed_and_the_channel_goes_on(channel_parts) -> None:
     channel, queue, sink, events, _ = channel_parts
     bad = queue.add(ItemIn(text="Hello.", voice="no-such-voice"))
     good = queue.add(ItemIn(text="Good evening."))
@@ -104,7 +104,7 @@ def test_a_failing_item_is_marked_failed_and_the_channel_goes_on(channel_parts) 
     assert ("failed", bad.id) in kinds(events)
 
 
-def test_paused_channel_stays_idle_but_keeps_sending(channel_parts) -> None:  # noqa: ANN001
+def test_paused_channel_stays_idle_but_keeps_sending(channel_parts) -> None:
     channel, queue, sink, events, _ = channel_parts
     channel.paused = True
     item = queue.add(ItemIn(text="Not yet."))
@@ -115,25 +115,38 @@ def test_paused_channel_stays_idle_but_keeps_sending(channel_parts) -> None:  # 
         wait_for(lambda: ("finished", item.id) in kinds(events))
 
 
-def test_interrupt_at_sentence_end_lets_the_sentence_finish(channel_parts) -> None:  # noqa: ANN001
+def test_interrupt_at_sentence_end_lets_the_sentence_finish(channel_parts) -> None:
     channel, queue, sink, events, _ = channel_parts
-    story = queue.add(ItemIn(text="The first sentence is quite long and keeps going for a while. The second one follows."))
+    story = queue.add(
+        ItemIn(text="The first sentence is quite long and keeps going for a while. The second one follows.")
+    )
     with channel:
         wait_for(lambda: ("started", story.id) in kinds(events))
         urgent = queue.add(ItemIn(text="Breaking news.", mode="interrupt", interrupt_at="sentence"))
         channel.nudge()
         wait_for(lambda: ("finished", urgent.id) in kinds(events))
-    assert kinds(events)[:4] == [("started", story.id), ("interrupted", story.id), ("started", urgent.id), ("finished", urgent.id)]
+    assert kinds(events)[:4] == [
+        ("started", story.id),
+        ("interrupted", story.id),
+        ("started", urgent.id),
+        ("finished", urgent.id),
+    ]
     cut = next(e.frame for e in events if e.kind == "interrupted")
     start = next(e.frame for e in events if e.kind == "started" and e.item_id == story.id)
-    prepared_first_sentence_end = channel.speech.synthesize(
-        "The first sentence is quite long and keeps going for a while. The second one follows."
-    ).sentences[0].end
+    prepared_first_sentence_end = (
+        channel.speech.synthesize(
+            "The first sentence is quite long and keeps going for a while. The second one follows."
+        )
+        .sentences[0]
+        .end
+    )
     assert cut - start == -(-prepared_first_sentence_end // 1920)  # cut exactly where the sentence ends
     assert queue.get(story.id).state == "skipped"
 
 
-def test_an_audio_file_item_plays_for_its_length_and_a_missing_file_fails(channel_parts, settings: Settings, tmp_path: Path) -> None:  # noqa: ANN001
+def test_an_audio_file_item_plays_for_its_length_and_a_missing_file_fails(
+    channel_parts, settings: Settings, tmp_path: Path
+) -> None:
     from anchor.speech.audio_in import encode_audio
 
     channel, queue, sink, events, _ = channel_parts

@@ -57,7 +57,7 @@ class Puller(threading.Thread):
 
 def test_channel_over_rtmp_idle_to_speaking_in_sync_and_survives_a_server_restart(
     settings: Settings, tmp_path: Path, rtmp_server
-) -> None:  # noqa: ANN001
+) -> None:
     url = rtmp_server.url("anchor")
     queue = ScriptQueue(tmp_path / "q.db")
     sink = RtmpSink(url, W, H, FPS, video_bitrate="800k", preset="ultrafast")
@@ -124,7 +124,7 @@ def test_channel_over_rtmp_idle_to_speaking_in_sync_and_survives_a_server_restar
     assert channel.error is None
 
 
-def test_a_dead_output_does_not_disturb_the_other_one(settings: Settings, tmp_path: Path, rtmp_server) -> None:  # noqa: ANN001
+def test_a_dead_output_does_not_disturb_the_other_one(settings: Settings, tmp_path: Path, rtmp_server) -> None:
     import socket
 
     with socket.socket() as s:

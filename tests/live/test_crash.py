@@ -25,7 +25,7 @@ def start_channel(channel_file: Path) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-def wait_for(client: httpx.Client, predicate, timeout: float = 60.0):  # noqa: ANN001, ANN201
+def wait_for(client: httpx.Client, predicate, timeout: float = 60.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         try:
@@ -52,7 +52,9 @@ def test_sigkill_while_speaking_loses_nothing_and_replays_the_item(tmp_path: Pat
         first = None
         wait_for(client, lambda d: True)
         first = client.post("/queue", json={"text": "Short opener."}).json()
-        wait_for(client, lambda d: any(i["id"] == first["id"] for i in client.get("/queue?history=5").json()["history"]))
+        wait_for(
+            client, lambda d: any(i["id"] == first["id"] for i in client.get("/queue?history=5").json()["history"])
+        )
         victim = client.post("/queue", json={"text": LONG, "title": "victim"}).json()
         later = [client.post("/queue", json={"text": f"Later story {k}."}).json() for k in range(3)]
         wait_for(client, lambda d: (d["item"] or {}).get("id") == victim["id"] and d["position_s"] > 0.5)

@@ -36,12 +36,12 @@ def run(timeline: ProgramTimeline, n: int) -> tuple[list, np.ndarray]:
         v, a = timeline.next_frame()
         frames.append(v)
         audio.append(a)
-    for k, (v, a) in enumerate(zip(frames, audio)):
+    for _k, (v, a) in enumerate(zip(frames, audio)):
         assert a.pts == v.pts * 1920 and len(a.samples) == 1920
     return frames, np.concatenate([a.samples for a in audio])
 
 
-def test_idle_then_item_then_idle_with_exact_audio(settings: Settings, parts) -> None:  # noqa: ANN001
+def test_idle_then_item_then_idle_with_exact_audio(settings: Settings, parts) -> None:
     timeline = ProgramTimeline(*parts, FPS)
     events: list[TimelineEvent] = []
     timeline.listeners.append(events.append)
@@ -66,11 +66,14 @@ def test_idle_then_item_then_idle_with_exact_audio(settings: Settings, parts) ->
     assert not np.array_equal(frames[n // 2].image[region], idle_frames[-1].image[region])
 
 
-def test_play_during_an_item_interrupts_it_at_the_next_frame(settings: Settings, parts) -> None:  # noqa: ANN001
+def test_play_during_an_item_interrupts_it_at_the_next_frame(settings: Settings, parts) -> None:
     timeline = ProgramTimeline(*parts, FPS)
     events: list[TimelineEvent] = []
     timeline.listeners.append(events.append)
-    first, second = prepared(settings, 1, "This is a long story about the weather."), prepared(settings, 2, "Breaking news.")
+    first, second = (
+        prepared(settings, 1, "This is a long story about the weather."),
+        prepared(settings, 2, "Breaking news."),
+    )
     timeline.play(first)
     run(timeline, 15)
     timeline.play(second)
@@ -79,7 +82,7 @@ def test_play_during_an_item_interrupts_it_at_the_next_frame(settings: Settings,
     assert np.array_equal(audio, second.speech.pcm[: len(audio)])
 
 
-def test_cut_at_sentence_end_finishes_the_sentence_first(settings: Settings, parts) -> None:  # noqa: ANN001
+def test_cut_at_sentence_end_finishes_the_sentence_first(settings: Settings, parts) -> None:
     timeline = ProgramTimeline(*parts, FPS)
     events: list[TimelineEvent] = []
     timeline.listeners.append(events.append)

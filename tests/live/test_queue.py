@@ -160,7 +160,9 @@ def test_scheduled_item_waits_until_due_then_goes_first(queue: ScriptQueue, cloc
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_next_due_follows_the_play_order_over_a_random_queue(queue: ScriptQueue, clock: VirtualClock, seed: int) -> None:
+def test_next_due_follows_the_play_order_over_a_random_queue(
+    queue: ScriptQueue, clock: VirtualClock, seed: int
+) -> None:
     """Drain a random mix (priorities, next/append/interrupt, past and future schedules), moving
     the clock as items play: each pick is the first due item in the documented order —
     interrupts by position, then due scheduled items by time (higher priority first), then the
@@ -230,8 +232,11 @@ def test_hourly_at_00_fires_once_each_across_midnight_and_a_restart(db_path: Pat
     with ScriptQueue(db_path, clock=clock) as q:  # restart right after midnight fired
         run_channel(q, clock, datetime(2027, 1, 1, 1, 30, tzinfo=UTC), timedelta(seconds=10))
         fired = [i.schedule_at for i in q.history() if i.source_id == entry.id]
-        assert sorted(fired) == [datetime(2026, 12, 31, 23, tzinfo=UTC), datetime(2027, 1, 1, 0, tzinfo=UTC),
-                                 datetime(2027, 1, 1, 1, tzinfo=UTC)]
+        assert sorted(fired) == [
+            datetime(2026, 12, 31, 23, tzinfo=UTC),
+            datetime(2027, 1, 1, 0, tzinfo=UTC),
+            datetime(2027, 1, 1, 1, tzinfo=UTC),
+        ]
         assert q.get(entry.id).last_fired_at == datetime(2027, 1, 1, 1, tzinfo=UTC)
         assert q.get(entry.id).next_fire_at == datetime(2027, 1, 1, 2, tzinfo=UTC)
 
@@ -252,7 +257,10 @@ def test_daily_at_0600_follows_local_time_across_dst_change(queue: ScriptQueue, 
     fired = [i.schedule_at for i in played]
     ny = ZoneInfo("America/New_York")
     assert [t.astimezone(ny).strftime("%m-%d %H:%M") for t in fired] == [  # type: ignore[union-attr]
-        "10-31 06:00", "11-01 06:00", "11-02 06:00"]
+        "10-31 06:00",
+        "11-01 06:00",
+        "11-02 06:00",
+    ]
     assert [t.hour for t in fired] == [10, 11, 11]  # type: ignore[union-attr]  # EDT, then EST in UTC
     assert queue.get(entry.id).next_fire_at == datetime(2026, 11, 3, 11, tzinfo=UTC)
 

@@ -36,7 +36,7 @@ def loopback_ice() -> Iterator[None]:
 
 
 @pytest.fixture
-def live(settings: Settings, tmp_path: Path, loopback_ice) -> Iterator[tuple[str, WebRtcBroadcaster, ApiServer]]:  # noqa: ANN001
+def live(settings: Settings, tmp_path: Path, loopback_ice) -> Iterator[tuple[str, WebRtcBroadcaster, ApiServer]]:
     queue = ScriptQueue(tmp_path / "q.db")
     broadcaster = WebRtcBroadcaster(FPS, max_viewers=1)
     channel = Channel(
@@ -69,12 +69,12 @@ async def watch(base: str, seconds: float) -> dict:
     got: dict = {"video": [], "audio": [], "size": None, "rate": None}
     tasks = []
 
-    async def consume(track) -> None:  # noqa: ANN001
+    async def consume(track) -> None:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             try:
                 frame = await asyncio.wait_for(track.recv(), 5)
-            except (MediaStreamError, asyncio.TimeoutError):
+            except (TimeoutError, MediaStreamError):
                 return
             got[track.kind].append((time.monotonic(), frame.pts, frame.time_base))
             if track.kind == "video":
@@ -103,7 +103,7 @@ async def watch(base: str, seconds: float) -> dict:
     return got
 
 
-def test_aiortc_viewer_gets_25fps_video_with_audio_and_is_released(live) -> None:  # noqa: ANN001
+def test_aiortc_viewer_gets_25fps_video_with_audio_and_is_released(live) -> None:
     base, broadcaster, server = live
     time.sleep(0.5)
     tasks_before = server_tasks(server)
@@ -131,7 +131,7 @@ def test_aiortc_viewer_gets_25fps_video_with_audio_and_is_released(live) -> None
     assert "anchor_viewers 0.0" in metrics
 
 
-def test_whep_refuses_what_is_not_an_sdp_offer(live) -> None:  # noqa: ANN001
+def test_whep_refuses_what_is_not_an_sdp_offer(live) -> None:
     base, _, _ = live
     assert httpx.post(f"{base}/whep", content=b"hello", headers={"Content-Type": "text/plain"}).status_code == 415
     r = httpx.post(f"{base}/whep", content=b"hello", headers={"Content-Type": "application/sdp"})

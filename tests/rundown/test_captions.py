@@ -21,7 +21,9 @@ EN = (
     "fifty years. Work is expected to begin in the spring and to last three years, although some shop owners near "
     "the old crossing worry about the noise."
 )
-ZH = "今天的新闻摘要。市政府昨晚投票决定在河上新建一座大桥，这是近五十年来的第一座新桥。工程预计将于春季开工，持续三年。"
+ZH = (
+    "今天的新闻摘要。市政府昨晚投票决定在河上新建一座大桥，这是近五十年来的第一座新桥。工程预计将于春季开工，持续三年。"
+)
 
 
 @pytest.fixture(scope="module", params=["en", "zh"])

@@ -30,13 +30,25 @@ def _rd(**programme: object) -> dict:
         (_rd(video={"fps": 24}), "programme.video.fps", "25 or 30"),
         (_rd(video={"aspect": "4:3"}), "programme.video.aspect", "16:9"),
         (_rd(theme={"primary": "red"}), "programme.theme.primary", "colour"),
-        ({"programme": {"title": "T"}, "stories": [{"text": "a"}, {"text": "b", "rate": "fast"}]}, "stories[1].rate", "integer"),
-        ({"programme": {"title": "T"}, "stories": [{"text": "a", "media": {"image": "a.png", "video": "b.mp4"}}]}, "stories[0].media", "exactly one"),
+        (
+            {"programme": {"title": "T"}, "stories": [{"text": "a"}, {"text": "b", "rate": "fast"}]},
+            "stories[1].rate",
+            "integer",
+        ),
+        (
+            {"programme": {"title": "T"}, "stories": [{"text": "a", "media": {"image": "a.png", "video": "b.mp4"}}]},
+            "stories[0].media",
+            "exactly one",
+        ),
         ({"programme": {"title": "T"}, "stories": [{"headline": "h"}]}, "stories[0]", "text or audio"),
-        ({"programme": {"title": "T"}, "stories": [{"text": "a", "media": {"image": "a.png", "where": "left"}}]}, "stories[0].media.where", "unknown field"),
+        (
+            {"programme": {"title": "T"}, "stories": [{"text": "a", "media": {"image": "a.png", "where": "left"}}]},
+            "stories[0].media.where",
+            "unknown field",
+        ),
         ({"programme": {}, "stories": [{"text": "a"}]}, "programme.title", "required"),
         ({"programme": {"title": "T"}, "stories": []}, "stories", "at least 1"),
-        ({"programme": {"title": "T"}, "stories": [{"text": 'a <emphasis>b</emphasis>'}]}, "stories[0].text", "break"),
+        ({"programme": {"title": "T"}, "stories": [{"text": "a <emphasis>b</emphasis>"}]}, "stories[0].text", "break"),
     ],
 )
 def test_invalid_rundowns_are_refused_with_the_field_path(data: dict, field: str, words: str) -> None:
@@ -54,7 +66,7 @@ def test_missing_media_file_is_reported_against_its_field(tmp_path: Path) -> Non
 
 
 def test_break_marks_split_the_text_into_timed_segments() -> None:
-    clean, segs = split_breaks('One. <break time="500ms"/>Two.<break time=\'1.5s\' /> Three.')
+    clean, segs = split_breaks("One. <break time=\"500ms\"/>Two.<break time='1.5s' /> Three.")
     assert [s.pause_ms for s in segs] == [500, 1500, 0]
     assert [clean[s.offset : s.offset + len(s.text)] for s in segs] == [s.text for s in segs]
     assert "<" not in clean and "Two." in clean

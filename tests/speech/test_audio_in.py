@@ -25,7 +25,15 @@ def dominant_freq(pcm: np.ndarray) -> float:
 
 @pytest.mark.parametrize(
     ("suffix", "rate"),
-    [(".wav", 22050), (".mp3", 44100), (".m4a", 24000), (".aac", 16000), (".ogg", 48000), (".opus", 48000), (".flac", 32000)],
+    [
+        (".wav", 22050),
+        (".mp3", 44100),
+        (".m4a", 24000),
+        (".aac", 16000),
+        (".ogg", 48000),
+        (".opus", 48000),
+        (".flac", 32000),
+    ],
 )
 def test_each_format_decodes_to_program_rate_mono(tmp_path: Path, suffix: str, rate: int) -> None:
     path = encode_audio(tone(1.5, rate), tmp_path / f"voice{suffix}", rate=rate)
@@ -43,7 +51,9 @@ def test_stereo_input_at_any_rate_is_mixed_to_mono(tmp_path: Path) -> None:
     with av.open(str(path), "w") as out:
         stream = out.add_stream("pcm_s16le", rate=rate)
         stream.layout = "stereo"
-        frame = av.AudioFrame.from_ndarray(np.stack([left, right]).T.reshape(1, -1).copy(), format="s16", layout="stereo")
+        frame = av.AudioFrame.from_ndarray(
+            np.stack([left, right]).T.reshape(1, -1).copy(), format="s16", layout="stereo"
+        )
         frame.sample_rate = rate
         for packet in [*stream.encode(frame), *stream.encode(None)]:
             out.mux(packet)

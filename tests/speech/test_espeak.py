@@ -22,7 +22,7 @@ ENGLISH = (
     "Good evening, and welcome to the news."
 )
 MANDARIN = "今天是星期四，我们吃饭。晚上好，欢迎收看新闻。"
-VOWELS_EN = {"iː", "ɛ", "ɔːɹ", "aɪ", "ɪ", "æ", "ɛ", "ə", "ʊ", "eɪ", "uː", "ɑː"}
+VOWELS_EN = {"iː", "ɛ", "ɔːɹ", "aɪ", "ɪ", "æ", "ə", "ʊ", "eɪ", "uː", "ɑː"}
 
 
 def rms(x: np.ndarray) -> float:

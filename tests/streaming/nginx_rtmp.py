@@ -42,7 +42,9 @@ def find_rtmp_module() -> str:
     for candidate in MODULE_CANDIDATES:
         if os.path.isfile(candidate):
             return candidate
-    for conf in glob.glob("/etc/nginx/modules-enabled/*rtmp*.conf") + glob.glob("/usr/share/nginx/modules-available/*rtmp*.conf"):
+    for conf in glob.glob("/etc/nginx/modules-enabled/*rtmp*.conf") + glob.glob(
+        "/usr/share/nginx/modules-available/*rtmp*.conf"
+    ):
         match = re.search(r"load_module\s+(\S+?);", Path(conf).read_text())
         if match:
             path = match.group(1)
@@ -115,7 +117,9 @@ class NginxRtmp:
                 raise RuntimeError(f"nginx exited at start: {err.strip()}\n{self._log_tail()}")
             if time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"nginx did not listen on 127.0.0.1:{self.port} within {timeout} s\n{self._log_tail()}")
+                raise RuntimeError(
+                    f"nginx did not listen on 127.0.0.1:{self.port} within {timeout} s\n{self._log_tail()}"
+                )
             time.sleep(0.05)
 
     def stop(self) -> None:

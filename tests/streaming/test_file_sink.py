@@ -73,7 +73,12 @@ def test_clip_has_h264_aac_size_fps_all_frames_and_equal_durations(tmp_path: Pat
 
 def test_standard_metadata_keys_round_trip(tmp_path: Path):
     path = tmp_path / "meta.mp4"
-    tags = {"title": "Evening bulletin 晚间新闻", "comment": "take 2", "description": "rundown r-17", "encoder": "anchor"}
+    tags = {
+        "title": "Evening bulletin 晚间新闻",
+        "comment": "take 2",
+        "description": "rundown r-17",
+        "encoder": "anchor",
+    }
     write_clip(path, 5, metadata=tags)
     assert tags.items() <= probe(path).metadata.items()
 

@@ -67,7 +67,9 @@ class Puller(threading.Thread):
 
     def run(self) -> None:
         try:
-            with av.open(self.url, options={"rtmp_live": "live", "analyzeduration": self.analyze}, timeout=(10, 3)) as c:
+            with av.open(
+                self.url, options={"rtmp_live": "live", "analyzeduration": self.analyze}, timeout=(10, 3)
+            ) as c:
                 for stream in c.streams:
                     self.codecs[stream.type] = stream.codec_context.name
                 if not c.streams.video or not c.streams.audio:
@@ -119,7 +121,9 @@ def test_virtual_clock_moves_only_when_told_and_never_backwards():
 
 def test_virtual_clock_is_thread_safe():
     clock = VirtualClock()
-    threads = [threading.Thread(target=lambda k=k: [clock.sleep_until(k * 1000 + j) for j in range(1000)]) for k in range(4)]
+    threads = [
+        threading.Thread(target=lambda k=k: [clock.sleep_until(k * 1000 + j) for j in range(1000)]) for k in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:

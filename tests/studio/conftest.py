@@ -35,13 +35,29 @@ def full_compositor(width: int, height: int, zh: bool = False, media: bool = Tru
     beside = Placement(1.0, int(width * 0.27) - 120, height - 300) if layout.aspect != "9:16" else solo
     comp = Compositor(layout, (240, 300), solo, beside, label="AI生成" if zh else "AI-generated")
     comp.set_logo("锚点新闻" if zh else "Anchor News")
-    comp.set_ticker(["市政府批准新建大桥", "股市收涨"] if zh else ["Council approves new bridge", "Markets close higher"], "要闻" if zh else "Headlines")
+    comp.set_ticker(
+        ["市政府批准新建大桥", "股市收涨"] if zh else ["Council approves new bridge", "Markets close higher"],
+        "要闻" if zh else "Headlines",
+    )
     comp.set_clock(datetime.time(18, 0, 0))
     comp.show_lower_third(
         "市政府批准在河上新建一座大桥" if zh else "Council approves first new bridge in fifty years",
-        "工程将于春季开工" if zh else "Work begins in the spring", "晚间新闻" if zh else "Evening News", start=0, end=1000,
+        "工程将于春季开工" if zh else "Work begins in the spring",
+        "晚间新闻" if zh else "Evening News",
+        start=0,
+        end=1000,
     )
-    comp.set_captions([(0, 1000, ("市政府昨晚投票决定", "在河上新建一座大桥。") if zh else ("The city council voted last night", "to build a new bridge."))])
+    comp.set_captions(
+        [
+            (
+                0,
+                1000,
+                ("市政府昨晚投票决定", "在河上新建一座大桥。")
+                if zh
+                else ("The city council voted last night", "to build a new bridge."),
+            )
+        ]
+    )
     if media:
         yy, xx = np.mgrid[0:180, 0:320]
         picture = np.dstack([xx * 255 // 320, yy * 255 // 180, np.full_like(xx, 128)]).astype(np.uint8)

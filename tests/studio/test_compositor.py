@@ -31,7 +31,9 @@ def _check_golden(name: str, frame: np.ndarray) -> None:
     assert golden.shape == frame.shape
     ssim = structural_similarity(golden, frame, channel_axis=2)
     mad = float(np.abs(golden.astype(np.int16) - frame).mean())
-    assert ssim >= 0.97 and mad <= 2.0, f"{name}: SSIM {ssim:.3f}, mean abs diff {mad:.2f} (set ANCHOR_UPDATE_GOLDEN=1 after a deliberate change)"
+    assert ssim >= 0.97 and mad <= 2.0, (
+        f"{name}: SSIM {ssim:.3f}, mean abs diff {mad:.2f} (set ANCHOR_UPDATE_GOLDEN=1 after a deliberate change)"
+    )
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -89,12 +91,18 @@ def test_lower_third_wipes_in_and_out() -> None:
     comp.show_lower_third("Headline", None, None, start=10, end=60)
     comp.set_rest(fake_anchor())
     L = comp.layout.lower_third
-    area = lambda f: f[L.y : L.y1, L.x : L.x1]
+
+    def area(f):
+        return f[L.y : L.y1, L.x : L.x1]
+
     before = comp.compose(fake_anchor(), 5)
     half = comp.compose(fake_anchor(), 10 + ANIM_FRAMES // 2)
     full = comp.compose(fake_anchor(), 30)
     after = comp.compose(fake_anchor(), 61)
-    diff = lambda x, y: np.any(area(x) != area(y), axis=2).mean()
+
+    def diff(x, y):
+        return np.any(area(x) != area(y), axis=2).mean()
+
     assert diff(before, after) < 0.02 < diff(before, half) < diff(before, full)
 
 
@@ -118,7 +126,10 @@ def test_chinese_text_renders_real_glyphs_not_boxes() -> None:
 def test_line_breaking_latin_keeps_words_chinese_respects_punctuation() -> None:
     font = broadcast_font(20)
     lines = wrap_text("The city council voted last night to build a new bridge across the river.", font, 200)
-    assert len(lines) > 1 and " ".join(lines) == "The city council voted last night to build a new bridge across the river."
+    assert (
+        len(lines) > 1
+        and " ".join(lines) == "The city council voted last night to build a new bridge across the river."
+    )
     zh = wrap_text("市政府昨晚投票决定在河上新建一座大桥，这是近五十年来的第一座新桥。", font, 150)
     assert "".join(zh) == "市政府昨晚投票决定在河上新建一座大桥，这是近五十年来的第一座新桥。"
     assert all(not ln.startswith(("，", "。")) for ln in zh)

@@ -42,10 +42,20 @@ def test_rendered_graphics_stay_inside_their_boxes(w: int, h: int) -> None:
     frame = comp.compose(fake_anchor(), 20)
     assert frame.shape == (h, w, 3)
     L = comp.layout
-    expected = {"panel": L.panel, "captions": L.captions, "lower_third": L.lower_third, "logo": L.logo, "label": L.label}
+    expected = {
+        "panel": L.panel,
+        "captions": L.captions,
+        "lower_third": L.lower_third,
+        "logo": L.logo,
+        "label": L.label,
+    }
     drawn = comp._statics  # (sprite, x, y) as composed into the base
     for sprite, x, y in drawn:
-        fits = [n for n, b in list(expected.items()) + [("ticker", L.ticker), ("ticker_label", L.ticker_label)] if b.x <= x and b.y <= y and x + sprite.w <= b.x1 and y + sprite.h <= b.y1]
+        fits = [
+            n
+            for n, b in list(expected.items()) + [("ticker", L.ticker), ("ticker_label", L.ticker_label)]
+            if b.x <= x and b.y <= y and x + sprite.w <= b.x1 and y + sprite.h <= b.y1
+        ]
         assert fits, f"sprite at {x},{y} size {sprite.w}x{sprite.h} fits no layout box"
         # and its visible pixels are not clipped by the frame
         assert x >= 0 and y >= 0 and x + sprite.w <= w and y + sprite.h <= h

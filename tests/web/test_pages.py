@@ -70,7 +70,7 @@ def browser() -> Iterator[object]:
         b.close()
 
 
-def test_player_plays_video_with_audio(site: str, browser, tmp_path: Path) -> None:  # noqa: ANN001
+def test_player_plays_video_with_audio(site: str, browser, tmp_path: Path) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(f"{site}/player")
     page.wait_for_function("() => document.getElementById('video').videoWidth > 0", timeout=20_000)
@@ -79,7 +79,9 @@ def test_player_plays_video_with_audio(site: str, browser, tmp_path: Path) -> No
     page.wait_for_timeout(1500)
     second = page.evaluate(frames)
     assert second > first > 0, (first, second)
-    size = page.evaluate("() => [document.getElementById('video').videoWidth, document.getElementById('video').videoHeight]")
+    size = page.evaluate(
+        "() => [document.getElementById('video').videoWidth, document.getElementById('video').videoHeight]"
+    )
     assert size == [640, 360]
     audio = page.evaluate("() => document.getElementById('video').srcObject.getAudioTracks().map(t => t.readyState)")
     assert audio == ["live"]
@@ -87,7 +89,7 @@ def test_player_plays_video_with_audio(site: str, browser, tmp_path: Path) -> No
     page.screenshot(path=str(shots_dir(tmp_path) / "player.png"))
 
 
-def test_control_room_adds_an_item_that_goes_on_air(site: str, browser, tmp_path: Path) -> None:  # noqa: ANN001
+def test_control_room_adds_an_item_that_goes_on_air(site: str, browser, tmp_path: Path) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{site}/control?key={KEY}")
     page.wait_for_function("() => document.getElementById('onair').textContent === 'IDLE'", timeout=15_000)

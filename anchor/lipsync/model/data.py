@@ -22,8 +22,8 @@ from scipy.signal import fftconvolve, resample_poly
 
 from anchor.config import SpeechSettings
 from anchor.lipsync.coarticulation import mouth_track_from_phonemes
-from anchor.lipsync.model.features import log_mel
 from anchor.lipsync.model.corpus import sentences
+from anchor.lipsync.model.features import log_mel
 from anchor.lipsync.visemes import VISEME_NAMES
 from anchor.speech.base import PhonemeEvent, Speech
 from anchor.timebase import PROGRAM_RATE, samples_per_frame
@@ -77,7 +77,9 @@ def example_from(pcm: np.ndarray, phonemes: tuple[PhonemeEvent, ...], voice: str
 
 
 def shift(phonemes: tuple[PhonemeEvent, ...], offset: int, scale: float = 1.0) -> tuple[PhonemeEvent, ...]:
-    return tuple(PhonemeEvent(p.phoneme, round(p.start * scale) + offset, round(p.end * scale) + offset) for p in phonemes)
+    return tuple(
+        PhonemeEvent(p.phoneme, round(p.start * scale) + offset, round(p.end * scale) + offset) for p in phonemes
+    )
 
 
 def _pink(n: int, rng: np.random.Generator) -> np.ndarray:

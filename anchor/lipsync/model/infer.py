@@ -73,7 +73,7 @@ class AudioMouthModel:
         self._torch = torch
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "AudioMouthModel":
+    def load(cls, path: str | Path | None = None) -> AudioMouthModel:
         """Load weights (default: the committed ones)."""
         torch = _torch()
         path = Path(path) if path else DEFAULT_WEIGHTS

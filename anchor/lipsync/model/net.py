@@ -40,7 +40,9 @@ class _CausalBlock(nn.Module):
 class AudioMouthNet(nn.Module):
     """(batch, N_MELS, T) normalized log-mel -> ((batch, 4, T) params, (batch, n_visemes, T) logits)."""
 
-    def __init__(self, channels: int = 64, kernel: int = 3, dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 1, 2, 4, 8)) -> None:
+    def __init__(
+        self, channels: int = 64, kernel: int = 3, dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 1, 2, 4, 8)
+    ) -> None:
         super().__init__()
         self.config = {"channels": channels, "kernel": kernel, "dilations": list(dilations)}
         self.inp = nn.Conv1d(N_MELS, channels, 1)

@@ -31,7 +31,9 @@ class MouthStream:
         self.fps = fps
         self.spf = samples_per_frame(fps)
         if self.spf % _SUB:
-            raise InputError(f"streaming mouth inference needs a frame of whole 160-sample steps; {fps} fps is not", field="fps")
+            raise InputError(
+                f"streaming mouth inference needs a frame of whole 160-sample steps; {fps} fps is not", field="fps"
+            )
         self._state = model.net.initial_state()
         self._net_done = 0  # feature frames the network has consumed
         self._audio = np.zeros(0, np.int16)  # received audio from absolute sample self._audio0

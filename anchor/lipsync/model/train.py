@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from anchor.errors import BackendError
-from anchor.lipsync.model.data import Example, augment, espeak_utterances, example_from, speech_settings
 from anchor.lipsync.model.corpus import sentences
+from anchor.lipsync.model.data import Example, augment, espeak_utterances, example_from, speech_settings
 
 LOOKAHEAD = 8
 """Default feature frames (10 ms each) the model reads ahead: 80 ms."""
@@ -68,7 +68,9 @@ def build_examples(cfg: TrainConfig, log: Log) -> list[Example]:
         from anchor.lipsync.model.festival import FESTIVAL_VOICES, INSTALL_HINT, festival_available
 
         if not festival_available():  # before minutes of espeak synthesis, not after
-            raise BackendError(f"festival with voices {', '.join(FESTIVAL_VOICES)} is not installed: {INSTALL_HINT} (or --festival 0)")
+            raise BackendError(
+                f"festival with voices {', '.join(FESTIVAL_VOICES)} is not installed: {INSTALL_HINT} (or --festival 0)"
+            )
     rng = np.random.default_rng(cfg.seed)
     backend = EspeakBackend(speech_settings())
     out: list[Example] = []
@@ -85,7 +87,9 @@ def build_examples(cfg: TrainConfig, log: Log) -> list[Example]:
         from anchor.lipsync.model.festival import FESTIVAL_VOICES, synthesize_many
 
         texts = sentences("en", cfg.festival, rng, held_out=False)
-        requests = [(FESTIVAL_VOICES[i % len(FESTIVAL_VOICES)], t, float(rng.uniform(0.8, 1.3))) for i, t in enumerate(texts)]
+        requests = [
+            (FESTIVAL_VOICES[i % len(FESTIVAL_VOICES)], t, float(rng.uniform(0.8, 1.3))) for i, t in enumerate(texts)
+        ]
         for utt in synthesize_many(requests):
             for _ in range(cfg.copies):
                 pcm, ph = augment(utt.pcm, utt.phonemes, rng)
@@ -131,7 +135,9 @@ def train(cfg: TrainConfig, output: Path, log: Log = print) -> dict[str, object]
 
     net = AudioMouthNet(channels=cfg.channels)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=max(0.05, 3.0 / cfg.steps))
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=max(0.05, 3.0 / cfg.steps)
+    )
     rng = np.random.default_rng(cfg.seed + 1)
     feats_t = torch.from_numpy(feats)
     params_t = torch.from_numpy(params)
