@@ -32,7 +32,8 @@ import httpx
 import yaml
 
 from anchor.config import load_settings
-from anchor.jobs.say import SayRequest, say
+from anchor.program.clip import SayRequest, say
+from anchor.program.pipeline import Pipeline
 
 TEXT = (
     "Good evening, and welcome to the news. The city council voted last night to build a new bridge across the "
@@ -151,9 +152,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="anchor-bench-") as d:
         tmp = Path(d)
-        say(settings, SayRequest(TEXT, tmp / "warm.mp4"))
+        say(Pipeline(settings), SayRequest(TEXT, tmp / "warm.mp4"))
         t = time.perf_counter()
-        result = say(settings, SayRequest(TEXT, tmp / "direct.mp4"))
+        result = say(Pipeline(settings), SayRequest(TEXT, tmp / "direct.mp4"))
         direct = time.perf_counter() - t
         print(
             f"direct say(): {result.speech.duration:.1f} s clip rendered in {direct:.2f} s "

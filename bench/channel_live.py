@@ -23,14 +23,14 @@ from pathlib import Path
 
 import httpx
 
+from anchor.api.channel import channel_app
+from anchor.api.server import ApiServer
 from anchor.config import BUILTIN_AVATARS, load_settings
 from anchor.face.avatar import AvatarStore
-from anchor.live.api import channel_app
 from anchor.live.channel import Channel
 from anchor.live.items import ItemIn
-from anchor.live.server import ApiServer
 from anchor.live.store import ScriptQueue
-from anchor.speech.registry import make_speech_backend
+from anchor.program.pipeline import Pipeline
 from streaming.clock import SystemClock
 from streaming.frames import AudioChunk, VideoFrame
 from streaming.rtmp import RtmpSink
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         queue = ScriptQueue(Path(tmp) / "q.db")
         sink = TimedSink(RtmpSink(nginx.url("bench"), width, height, 25, video_bitrate="2500k"))
         channel = Channel(
-            settings, queue, make_speech_backend(settings.speech), AvatarStore(BUILTIN_AVATARS).load("default"),
+            Pipeline(settings), queue, AvatarStore(BUILTIN_AVATARS).load("default"),
             [sink], SystemClock(), width=width, height=height,
         )  # fmt: skip
         started: dict[int, int] = {}
@@ -127,10 +127,8 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"live channel benchmark: {width}x{height} @ 25 fps, RTMP to local nginx, {args.seconds:.0f} s on air")
     print(f"cpu_cores            {cpu / wall:.2f}   (process CPU s per wall s; goal < 1.0 of 2)")
-    print(
-        f"frames_sent          {stats['frames_sent']}   late {stats['late_frames']}   dropped {stats['dropped_frames']}"
-    )
-    print(f"av_max_diff_s        {stats['av_max_diff_s']:.4f}")
+    print(f"frames_sent          {stats.frames_sent}   late {stats.late_frames}   dropped {stats.dropped_frames}")
+    print(f"av_max_diff_s        {stats.av_max_diff_s:.4f}")
     ms = sorted(x * 1000 for x in latencies)
     print(f"interrupt_latency_ms median {statistics.median(ms):.0f}   max {ms[-1]:.0f}   (n={len(ms)}; goal < 300)")
 

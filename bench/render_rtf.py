@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from anchor.config import PROJECT_ROOT, load_settings
-from anchor.jobs.render import render_rundown
+from anchor.program.bulletin import render_rundown
+from anchor.program.pipeline import Pipeline
 from anchor.rundown import load_rundown
 from bench.encode_floor import measure_encode_floor
 
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
         with tempfile.TemporaryDirectory(prefix="bench_render_") as tmp:
             t0, c0 = time.perf_counter(), time.process_time()
             result = render_rundown(
-                settings, rundown, Path(tmp) / "b.mp4", aspect=args.aspect, resolution=res, burn_captions=True
+                Pipeline(settings), rundown, Path(tmp) / "b.mp4", aspect=args.aspect, resolution=res, burn_captions=True
             )
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         floor = measure_encode_floor(

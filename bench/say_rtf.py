@@ -20,13 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from anchor.config import BUILTIN_AVATARS, load_settings
-from anchor.face.avatar import AvatarStore
-from anchor.face.blink import BlinkSchedule
-from anchor.face.renderer import FaceRenderer
-from anchor.jobs.say import SayRequest, say
-from anchor.lipsync.coarticulation import mouth_track_from_phonemes
-from anchor.speech.registry import make_speech_backend
+from anchor.config import load_settings
+from anchor.program.clip import SayRequest, say
+from anchor.program.pipeline import Pipeline
 from anchor.studio.presenter import PresenterShot, presenter_placement
 from anchor.timebase import samples_per_frame
 from streaming.file import Mp4Sink
@@ -56,24 +52,24 @@ def main(argv: list[str] | None = None) -> None:
         out = Path(tmp) / "say.mp4"
         t0 = time.perf_counter()
         cpu0 = time.process_time()
-        result = say(settings, SayRequest(args.text, out, width=width, height=height))
+        pipeline = Pipeline(settings)
+        result = say(pipeline, SayRequest(args.text, out, width=width, height=height))
         say_wall = time.perf_counter() - t0
         say_cpu = time.process_time() - cpu0
         program_s = result.frames / fps
 
         # Stages alone.
-        backend = make_speech_backend(settings.speech)
         t0 = time.perf_counter()
-        speech = backend.synthesize(args.text)
+        speech = pipeline.speak(args.text)
         speech_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        track = mouth_track_from_phonemes(speech.phonemes, speech.n_samples, fps)
+        track = pipeline.planner.track(speech, fps)
         track_s = time.perf_counter() - t0
-        avatar = AvatarStore(settings.avatars_dir, BUILTIN_AVATARS).load(settings.default_avatar)
+        avatar = pipeline.avatar(None)
         place = presenter_placement(avatar, width, height)
-        renderer = FaceRenderer(avatar, place.scale, BlinkSchedule())
+        renderer = pipeline.renderer(avatar, place.scale)
         shot = PresenterShot(width, height, place, renderer.size)
-        shot.set_rest(renderer.render(np.zeros(4, np.float32), 0.0))
+        shot.set_rest(renderer.rest())
         frames = []
         t0 = time.perf_counter()
         for i in range(len(track)):

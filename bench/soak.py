@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
+from anchor.api.metrics import rss_bytes
 from anchor.config import BUILTIN_AVATARS, load_settings
 from anchor.face.avatar import AvatarStore
 from anchor.live.channel import Channel
 from anchor.live.items import ItemIn
-from anchor.live.metrics import rss_bytes
 from anchor.live.store import ScriptQueue
-from anchor.speech.registry import make_speech_backend
+from anchor.program.pipeline import Pipeline
 from streaming.clock import VirtualClock
 from streaming.frames import AudioChunk, VideoFrame
 
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         queue = ScriptQueue(Path(tmp) / "q.db", clock=lambda: epoch + timedelta(seconds=clock.now()))
         sink = CheckingSink()
         channel = Channel(
-            settings, queue, make_speech_backend(settings.speech), AvatarStore(BUILTIN_AVATARS).load("default"),
+            Pipeline(settings), queue, AvatarStore(BUILTIN_AVATARS).load("default"),
             [sink], clock, width=width, height=height,
         )  # fmt: skip
         samples: list[tuple[float, int]] = []

@@ -56,6 +56,7 @@ from streaming.encoder import (
     yuv420p_to_av_frame,
 )
 from streaming.frames import AudioChunk, VideoFrame
+from streaming.outputs import OutputStatus, StateCallback, masked_url
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,6 @@ DEFAULT_BACKOFF = (0.5, 1.0, 2.0, 4.0)
 MAX_BACKOFF = 5.0
 
 STATES = ("connecting", "up", "reconnecting", "closed")
-StateCallback = Callable[["RtmpSink", str], None]
 
 
 def parse_bitrate(value: str | int) -> int:
@@ -169,6 +169,17 @@ class RtmpSink:
     @property
     def state(self) -> str:
         return self._state
+
+    def status(self) -> OutputStatus:
+        """This output as an operator sees it (the URL without its stream key)."""
+        return OutputStatus(
+            masked_url(self.url),
+            self._state,
+            self.reconnects,
+            self.frames_sent,
+            self.frames_dropped + self.frames_discarded,
+            self.last_error,
+        )
 
     def on_state(self, callback: StateCallback) -> None:
         """Call `callback(sink, state)` on every state change (from the worker thread)."""

@@ -9,12 +9,19 @@ import pytest
 
 from anchor.config import Settings, load_settings
 from anchor.face.detect import FaceAnalyzer
+from anchor.program.pipeline import Pipeline
 from tests.streaming.nginx_rtmp import NginxMissing, NginxRtmp
 
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return load_settings()
+
+
+@pytest.fixture(scope="session")
+def pipeline(settings: Settings) -> Pipeline:
+    """The program pipeline on the default settings, shared (the audio model loads once)."""
+    return Pipeline(settings)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -33,25 +34,60 @@ class Principal:
     key_name: str
 
 
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="anchor"'}
+
+
+class KeyRing:
+    """Named bearer keys (name -> secret) and the one check every HTTP surface uses.
+
+    The key comes as `Authorization: Bearer <key>`; `X-API-Key` and, where `allow_query`, a
+    `?key=` parameter (browsers' EventSource cannot send headers) are accepted too. With no
+    keys configured everyone is let in as Principal("").
+    """
+
+    def __init__(self, keys: Mapping[str, str], *, allow_query: bool = False) -> None:
+        self.keys = dict(keys)
+        self.allow_query = allow_query
+
+    def check(self, request: Request) -> Principal:
+        """The caller's key, or a 401 ApiError saying what to send."""
+        if not self.keys:
+            return Principal("")
+        header = request.headers.get("authorization", "")
+        token = request.headers.get("x-api-key", "")
+        if not token and self.allow_query:
+            token = request.query_params.get("key", "")
+        if header:
+            scheme, _, given = header.partition(" ")
+            if scheme.lower() != "bearer" or not given.strip():
+                raise ApiError(
+                    401, "the Authorization header must be 'Bearer <key>'", field="Authorization", headers=CHALLENGE
+                )
+            token = given.strip()
+        if not token:
+            raise ApiError(
+                401,
+                "an API key is required: send 'Authorization: Bearer <key>'",
+                field="Authorization",
+                headers=CHALLENGE,
+            )
+        for name, secret in self.keys.items():
+            if hmac.compare_digest(token.encode(), secret.encode()):
+                return Principal(name)
+        raise ApiError(401, "this API key is not valid", field="Authorization", headers=CHALLENGE)
+
+    def dependency(self) -> Callable[[Request], Principal]:
+        """The check as a FastAPI dependency."""
+
+        def require(request: Request) -> Principal:
+            return self.check(request)
+
+        return require
+
+
 def require_key(request: Request) -> Principal:
-    """FastAPI dependency: the caller's key, or 401. With no keys configured everyone is let in."""
-    keys: dict[str, str] = request.app.state.settings.api.keys
-    if not keys:
-        return Principal("")
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    challenge = {"WWW-Authenticate": 'Bearer realm="anchor"'}
-    if not header:
-        raise ApiError(
-            401, "an API key is required: send 'Authorization: Bearer <key>'", field="Authorization", headers=challenge
-        )
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "the Authorization header must be 'Bearer <key>'", field="Authorization", headers=challenge)
-    token = token.strip()
-    for name, secret in keys.items():
-        if hmac.compare_digest(token.encode(), secret.encode()):
-            return Principal(name)
-    raise ApiError(401, "this API key is not valid", field="Authorization", headers=challenge)
+    """FastAPI dependency of the job API: the caller's key (from `api.keys`), or 401."""
+    return KeyRing(request.app.state.settings.api.keys).check(request)
 
 
 class Limiter(Protocol):

@@ -12,7 +12,7 @@ from anchor.config import BUILTIN_AVATARS, Settings
 from anchor.errors import InputError
 from anchor.face.avatar import AvatarStore
 from anchor.jobs.records import VideoSpec
-from anchor.jobs.runner import say_request_fields
+from anchor.studio.backdrop import parse_background
 
 SIZE_RE = re.compile(r"^\s*(\d{2,4})\s*[xX×]\s*(\d{2,4})\s*$")
 ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1)}
@@ -59,7 +59,6 @@ def to_spec(
 ) -> VideoSpec:
     """Check everything that can be checked before queueing; raise 4xx ApiErrors naming the field."""
     api = settings.api
-    supported = say_request_fields()
     if body.rundown is not None:
         if has_background_image:
             raise ApiError(
@@ -74,25 +73,15 @@ def to_spec(
             "send either background (a colour or gradient) or a background_image file, not both; pick one",
             field="background",
         )
-    if has_background_image and "background_image" not in supported:
-        raise ApiError(
-            422,
-            "background images are not available in this build; send `background` instead",
-            field="background_image",
-        )
     text = body.text.strip() if isinstance(body.text, str) else None
     if has_audio and text:
         raise ApiError(422, "send either text or an audio file, not both", field="text")
-    if has_audio and "audio" not in supported:
-        raise ApiError(422, "audio input is not available in this build yet; send `text` instead", field="audio")
     if not has_audio:
         if not text:
             raise ApiError(422, "text is empty: say what the anchor should read", field="text")
         if len(text) > api.max_text_chars:
             raise ApiError(422, f"text is {len(text)} characters; the limit is {api.max_text_chars}", field="text")
     if body.background is not None:
-        from anchor.jobs.say import parse_background
-
         try:
             parse_background(body.background, 2, 2)
         except InputError as e:

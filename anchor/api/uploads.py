@@ -85,7 +85,7 @@ def check_background_image(data: bytes, max_side: int, field: str = "background_
         raise ApiError(
             422, f"{field} is {w}x{h} px; it must be at least {MIN_BACKGROUND_SIDE}x{MIN_BACKGROUND_SIDE}", field=field
         )
-    from anchor.jobs.say import decode_background_image
+    from anchor.studio.backdrop import decode_background_image
 
     try:
         decode_background_image(data)

@@ -18,9 +18,10 @@ from anchor.api.schemas import VideoCreate, to_spec
 from anchor.api.uploads import check_audio, check_background_image, read_capped
 from anchor.errors import InputError, NotFoundError
 from anchor.jobs.callback_guard import check_callback_url, parse_networks
+from anchor.jobs.documents import job_document
 from anchor.jobs.files import CAPTION_FILES, VIDEO_FILE
 from anchor.jobs.records import JobRecord
-from anchor.jobs.service import JobService, job_document
+from anchor.jobs.service import JobService
 
 router = APIRouter(prefix="/v1/videos", tags=["videos"], dependencies=[Depends(require_key)])
 

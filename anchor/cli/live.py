@@ -23,15 +23,16 @@ def live(
     import signal
     import threading
 
-    from anchor.live.api import channel_app
+    from anchor.api.channel import channel_app
+    from anchor.api.server import ApiServer
     from anchor.live.config import load_channel_config
     from anchor.live.runtime import build_channel
-    from anchor.live.server import ApiServer
+    from anchor.program.pipeline import Pipeline
 
     settings = settings_from(config)
     with errors():
         cfg = load_channel_config(channel_file)
-        runtime = build_channel(settings, cfg)
+        runtime = build_channel(Pipeline(settings), cfg)
     channel, queue, broadcaster = runtime.channel, runtime.queue, runtime.broadcaster
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -41,7 +41,8 @@ def render(
     settings = settings_from(config)
     with errors():
         from anchor.errors import InputError
-        from anchor.jobs.render import render_rundown
+        from anchor.program.bulletin import render_rundown
+        from anchor.program.pipeline import Pipeline
 
         if rundown is None:
             raise InputError("give a rundown file (or --schema)", field="rundown")
@@ -74,7 +75,13 @@ def render(
                     bar.update(tasks[index], completed=(0.1 * done if part == "speech" else 0.1 + 0.9 * min(1.0, done)))
 
             result = render_rundown(
-                settings, rd, output, progress, aspect=aspect, resolution=resolution, burn_captions=burn_captions
+                Pipeline(settings),
+                rd,
+                output,
+                progress,
+                aspect=aspect,
+                resolution=resolution,
+                burn_captions=burn_captions,
             )
     out.print(
         f"wrote {result.output}  ({result.width}x{result.height}, {result.frames} frames, {result.duration:.1f} s, "
@@ -85,7 +92,7 @@ def render(
 @app.command()
 def inspect(video: Path = typer.Argument(..., help="A video file.")) -> None:
     """Print the AI-generated marks in a video's metadata (exit 1 if it has none)."""
-    from anchor.jobs.render import AI_KEYS, read_ai_marks
+    from anchor.disclosure import AI_KEYS, read_ai_marks
 
     with errors():
         meta = read_ai_marks(video)

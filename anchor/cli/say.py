@@ -42,8 +42,9 @@ def say(
     config: Path | None = ConfigOpt,
 ) -> None:
     """Render TEXT (or the voice in --audio) spoken by an avatar into an MP4."""
-    from anchor.jobs.say import SayRequest
-    from anchor.jobs.say import say as run_say
+    from anchor.program.clip import SayRequest
+    from anchor.program.clip import say as run_say
+    from anchor.program.pipeline import Pipeline
 
     settings = settings_from(config)
     with errors():
@@ -79,7 +80,7 @@ def say(
             def progress(stage: str, done: float) -> None:
                 bar.update(task, description=stage, completed=done)
 
-            result = run_say(settings, request, progress)
+            result = run_say(Pipeline(settings), request, progress)
     out.print(
         f"wrote {result.output}  ({result.frames} frames, {result.speech.duration:.2f} s, "
         f"language {result.speech.language}, voice {result.speech.voice})"

@@ -35,10 +35,11 @@ def serve(
     import uvicorn
 
     from anchor.api import create_app
-    from anchor.live.api import channel_router
+    from anchor.api.channel import channel_router
+    from anchor.api.whep import whep_router
     from anchor.live.config import load_channel_config
     from anchor.live.runtime import build_channel
-    from anchor.live.webrtc_api import whep_router
+    from anchor.program.pipeline import Pipeline
 
     settings = settings_from(config)
     api = settings.api.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
@@ -46,10 +47,11 @@ def serve(
     _logging(verbose)
     runtimes, routers = [], []
     with errors():
+        pipeline = Pipeline(settings)
         for path in channel:
-            runtime = build_channel(settings, load_channel_config(path))
+            runtime = build_channel(pipeline, load_channel_config(path))
             prefix = f"/v1/channels/{runtime.config.name}"
-            routers.append((channel_router(runtime.channel, list(api.keys.values())), prefix))
+            routers.append((channel_router(runtime.channel, api.keys), prefix))
             if runtime.broadcaster is not None:
                 routers.append((whep_router(runtime.broadcaster), prefix))
             runtimes.append(runtime)

@@ -25,7 +25,9 @@ from dramatiq.middleware import TimeLimitExceeded
 from anchor.config import Settings
 from anchor.jobs.files import JobFiles
 from anchor.jobs.records import JobError, JobRecord, now
+from anchor.jobs.runner import JobContext, run_job
 from anchor.jobs.store import Mutator, conflict
+from anchor.jobs.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -199,8 +201,6 @@ def _runs_only_in_workers(job_id: str) -> None:  # pragma: no cover - never call
 
 def run_worker(settings: Settings, *, stop: threading.Event | None = None, install_signals: bool = True) -> None:
     """Run jobs from the queue until SIGTERM/SIGINT (or `stop` is set), then finish the running ones."""
-    from anchor.jobs.runner import JobContext, run_job
-    from anchor.jobs.webhooks import WebhookSender
 
     api = settings.api
     store = RedisJobStore.from_settings(settings)

@@ -28,7 +28,6 @@ JOB_ID_RE = re.compile(r"^vid_[0-9a-f]{20}$")
 VIDEO_FILE = "video.mp4"
 CAPTION_FILES = {"srt": "captions.srt", "vtt": "captions.vtt"}
 # Names a say() that writes sidecar captions next to the MP4 may use; they are renamed to CAPTION_FILES.
-SIDECAR_CAPTIONS = {"srt": ("video.srt",), "vtt": ("video.vtt",)}
 OUTPUT_FILES = frozenset({VIDEO_FILE, *CAPTION_FILES.values()})
 BACKGROUND_STEM = "background"  # + "." + png|jpg: the uploaded backdrop picture
 

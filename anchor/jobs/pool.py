@@ -13,7 +13,7 @@ import os
 import queue
 import threading
 
-from anchor.jobs.records import JobRecord
+from anchor.jobs.records import JobError, JobRecord, now
 from anchor.jobs.runner import JobContext, run_job
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,6 @@ def _requeue(r: JobRecord) -> JobRecord | None:
 
 
 def _crashed(r: JobRecord) -> JobRecord | None:
-    from anchor.jobs.records import JobError, now
 
     if r.final:
         return None

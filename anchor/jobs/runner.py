@@ -7,23 +7,25 @@ finish it.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from anchor.config import Settings
 from anchor.errors import AnchorError, BackendError, InputError
-from anchor.jobs.files import CAPTION_FILES, SIDECAR_CAPTIONS, VIDEO_FILE, JobFiles
+from anchor.jobs.files import CAPTION_FILES, VIDEO_FILE, JobFiles
 from anchor.jobs.records import JobError, JobRecord, now, overall_percent
-from anchor.jobs.say import SayRequest, say
 from anchor.jobs.store import JobStore
+from anchor.program.bulletin import render_rundown
+from anchor.program.clip import SayRequest, say
+from anchor.program.pipeline import Pipeline
+from anchor.rundown.load import parse_rundown
 
 log = logging.getLogger(__name__)
 
@@ -42,47 +44,43 @@ class JobTakenOver(Exception):
 
 @dataclass
 class JobContext:
-    """What running a job needs; one per worker process (or per embedded pool)."""
+    """What running a job needs; one per worker process (or per embedded pool).
+
+    The pipeline (speech backend, mouth planner with its model, avatars) is built once and
+    shared by every job this context runs."""
 
     settings: Settings
     store: JobStore
     files: JobFiles
     on_final: FinalHook | None = None
+    pipeline: Pipeline = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pipeline = Pipeline(self.settings)
 
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
 
 
-def say_request_fields() -> frozenset[str]:
-    """The fields this build's SayRequest accepts (audio input and captions may not exist yet)."""
-    return frozenset(f.name for f in dataclasses.fields(SayRequest))
-
-
 def build_say_request(record: JobRecord, job_dir: Path) -> SayRequest:
+    """The clip a job's spec asks for, writing into the job folder."""
     spec = record.spec
-    supported = say_request_fields()
-    kwargs: dict[str, Any] = {
-        "text": spec.text or "",
-        "output": job_dir / VIDEO_FILE,
-        "avatar": spec.avatar,
-        "language": spec.language,
-        "voice": spec.voice,
-        "rate": spec.rate,
-        "pitch": spec.pitch,
-        "width": spec.width,
-        "height": spec.height,
-    }
-    optional = {
-        "audio": job_dir / spec.audio_file if spec.audio_file else None,
-        "captions": spec.captions,
-        "background": spec.background,
-        "background_image": job_dir / spec.background_image_file if spec.background_image_file else None,
-    }
-    for name, value in optional.items():
-        if value is not None and name in supported:
-            kwargs[name] = value
-    return SayRequest(**kwargs)
+    return SayRequest(
+        text=spec.text or "",
+        output=job_dir / VIDEO_FILE,
+        avatar=spec.avatar,
+        language=spec.language,
+        voice=spec.voice,
+        rate=spec.rate,
+        pitch=spec.pitch,
+        width=spec.width,
+        height=spec.height,
+        audio=job_dir / spec.audio_file if spec.audio_file else None,
+        captions=spec.captions,
+        background=spec.background,
+        background_image=job_dir / spec.background_image_file if spec.background_image_file else None,
+    )
 
 
 def run_job(ctx: JobContext, job_id: str, worker: str | None = None) -> JobRecord | None:
@@ -131,8 +129,8 @@ def run_job(ctx: JobContext, job_id: str, worker: str | None = None) -> JobRecor
             outputs, duration, frames = _render_rundown_job(ctx, record, job_dir, progress)
         else:
             request = build_say_request(record, job_dir)
-            result = say(ctx.settings, request, progress)
-            outputs = [VIDEO_FILE, *_collect_captions(result, job_dir)]
+            result = say(ctx.pipeline, request, progress)
+            outputs = [VIDEO_FILE, *_collect_captions(result.captions, job_dir)]
             duration = float(result.speech.duration)
             frames = int(result.frames)
     except (JobCancelled, JobTakenOver) as e:
@@ -159,9 +157,6 @@ def _render_rundown_job(
     ctx: JobContext, record: JobRecord, job_dir: Path, progress: Callable[[str, float], None]
 ) -> tuple[list[str], float, int]:
     """A rundown job: render the bulletin; its captions land beside the video."""
-    from anchor.jobs.render import render_rundown
-    from anchor.rundown.load import parse_rundown
-
     rundown = parse_rundown(record.spec.rundown)
     n = max(1, len(rundown.stories))
 
@@ -169,10 +164,10 @@ def _render_rundown_job(
         done = 0.0 if story < 0 else 1.0 if story >= n else (story + fraction) / n
         progress(stage, min(done, 0.999) if stage == "render" else done)
 
-    result = render_rundown(ctx.settings, rundown, job_dir / VIDEO_FILE, story_progress, content_id=record.id)
+    result = render_rundown(ctx.pipeline, rundown, job_dir / VIDEO_FILE, story_progress, content_id=record.id)
     outputs = [VIDEO_FILE]
     if record.spec.captions:
-        outputs += _collect_captions(result, job_dir)
+        outputs += _collect_captions((result.srt, result.vtt), job_dir)
     else:
         for p in (result.srt, result.vtt):
             p.unlink(missing_ok=True)
@@ -205,22 +200,13 @@ def _finish(ctx: JobContext, job_id: str, me: str, **changes: Any) -> JobRecord 
     return record
 
 
-def _collect_captions(result: object, job_dir: Path) -> list[str]:
-    """Captions the render produced, moved to their fixed names (captions.srt / captions.vtt)."""
+def _collect_captions(paths: Sequence[Path], job_dir: Path) -> list[str]:
+    """The render's caption files moved to their fixed names (captions.srt / captions.vtt)."""
     found: list[str] = []
-    paths = [v for v in vars(result).values() if isinstance(v, Path)] if hasattr(result, "__dict__") else []
-    paths += (
-        [getattr(result, f.name) for f in dataclasses.fields(result) if isinstance(getattr(result, f.name), Path)]
-        if dataclasses.is_dataclass(result)
-        else []
-    )  # type: ignore[arg-type]
     for kind, name in CAPTION_FILES.items():
         target = job_dir / name
-        candidates = [p for p in paths if p.suffix.lower() == f".{kind}"] + [
-            job_dir / s for s in SIDECAR_CAPTIONS[kind]
-        ]
-        for p in candidates:
-            if p.is_file() and p.resolve() != target.resolve():
+        for p in paths:
+            if p.suffix.lower() == f".{kind}" and p.is_file() and p.resolve() != target.resolve():
                 os.replace(p, target)
                 break
         if target.is_file():

@@ -10,66 +10,24 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from anchor.config import ApiSettings, Settings
+from anchor.config import Settings
 from anchor.errors import InputError, NotFoundError
-from anchor.jobs.files import BACKGROUND_STEM, CAPTION_FILES, VIDEO_FILE, JobFiles
+from anchor.jobs.files import BACKGROUND_STEM, JobFiles
+from anchor.jobs.pool import EmbeddedWorkerPool
 from anchor.jobs.records import JobRecord, VideoSpec, new_job_id, now
-from anchor.jobs.store import JobStore
+from anchor.jobs.runner import JobContext
+from anchor.jobs.store import JobStore, SqliteJobStore
+from anchor.jobs.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
-
-
-WEBHOOK_INTERNAL = {"claimed_by", "claimed_until"}
-"""Webhook fields that coordinate senders and are not shown to API clients."""
 
 
 class Dispatcher(Protocol):
     """Hands a stored, queued job to whatever runs jobs."""
 
     def submit(self, job_id: str) -> None: ...
-
-
-def api_base_url(api: ApiSettings) -> str:
-    """Base URL of the API in links and webhooks: `public_url`, else http://host:port."""
-    return (api.public_url or f"http://{api.host}:{api.port}").rstrip("/")
-
-
-def base_url(settings: Settings) -> str:
-    return api_base_url(settings.api)
-
-
-def job_document(record: JobRecord, base: str) -> dict[str, Any]:
-    """The job as the API shows it (and webhooks send it)."""
-    url = f"{base}/v1/videos/{record.id}"
-    links: dict[str, str] = {"self": url}
-    if record.state == "completed":
-        if VIDEO_FILE in record.outputs:
-            links["video"] = f"{url}/{VIDEO_FILE}"
-        for kind, name in CAPTION_FILES.items():
-            if name in record.outputs:
-                links[f"captions_{kind}"] = f"{url}/{name}"
-    spec = record.spec.model_dump(exclude_none=True)
-    return {
-        "id": record.id,
-        "object": "video",
-        "state": record.state,
-        "stage": record.stage,
-        "percent": record.percent,
-        "created_at": record.created_at,
-        "started_at": record.started_at,
-        "finished_at": record.finished_at,
-        "attempts": record.attempts,
-        "worker": record.worker,
-        "error": record.error.model_dump() if record.error else None,
-        "duration_s": record.duration_s,
-        "frames": record.frames,
-        "request": spec,
-        "callback_url": record.callback_url,
-        "webhook": record.webhook.model_dump(exclude=WEBHOOK_INTERNAL) if record.webhook else None,
-        "links": links,
-    }
 
 
 @dataclass
@@ -163,7 +121,7 @@ def open_backend(settings: Settings) -> Iterator[JobBackend]:
     files = JobFiles(settings.api.storage_dir)
     files.root.mkdir(parents=True, exist_ok=True)
     if settings.api.mode == "distributed":
-        from anchor.jobs.distributed import RedisDispatcher, RedisJobStore
+        from anchor.jobs.distributed import RedisDispatcher, RedisJobStore  # redis + dramatiq: only when used
 
         store: JobStore = RedisJobStore.from_settings(settings)
         dispatcher = RedisDispatcher(settings)
@@ -173,11 +131,6 @@ def open_backend(settings: Settings) -> Iterator[JobBackend]:
             dispatcher.close()
             store.close()
         return
-
-    from anchor.jobs.pool import EmbeddedWorkerPool
-    from anchor.jobs.runner import JobContext
-    from anchor.jobs.store import SqliteJobStore
-    from anchor.jobs.webhooks import WebhookSender
 
     store = SqliteJobStore(files.db_path)
     api = settings.api

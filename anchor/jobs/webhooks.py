@@ -37,8 +37,8 @@ import httpx
 
 from anchor.errors import InputError
 from anchor.jobs.callback_guard import check_callback_url, parse_networks
+from anchor.jobs.documents import api_base_url, job_document
 from anchor.jobs.records import JobRecord, WebhookStatus
-from anchor.jobs.service import api_base_url, job_document
 from anchor.jobs.store import JobStore
 
 if TYPE_CHECKING:

@@ -2,8 +2,8 @@
 
 One thread owns the program timeline: each tick it picks up interrupts and the next ready
 item from the queue, renders one frame with its audio, waits for that frame's slot on the
-clock (live) and hands it to every sink. A second thread prepares items (speech + mouth
-track) ahead of their turn. Only the sinks and the pacer look at the clock.
+clock and hands it to every sink. A second thread prepares items (speech + mouth, through the
+program pipeline) ahead of their turn. Only the sinks and the pacer look at the clock.
 """
 
 from __future__ import annotations
@@ -11,37 +11,25 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal
 
-from anchor.config import Settings
 from anchor.errors import AnchorError
 from anchor.face.avatar import AvatarPack
-from anchor.face.blink import BlinkSchedule
-from anchor.face.motion import IdleMotion
-from anchor.face.renderer import FaceRenderer
-from anchor.jobs.say import mouth_track_for, speech_from_file
 from anchor.live.events import Event, EventHub
 from anchor.live.items import Item
-from anchor.live.program import PreparedItem, ProgramTimeline, TimelineEvent
 from anchor.live.store import ScriptQueue
-from anchor.speech.base import SpeechBackend
+from anchor.program.pipeline import Pipeline
+from anchor.program.segment import Segment
+from anchor.program.timeline import ProgramTimeline, TimelineEvent
 from anchor.studio.presenter import PresenterShot, presenter_placement
 from streaming.clock import Clock
-from streaming.frames import AudioChunk, VideoFrame
+from streaming.outputs import NetworkOutput, OutputStatus, Sink, ViewerFanout
 from streaming.pacer import FramePacer
 
 log = logging.getLogger(__name__)
-
-
-class Sink(Protocol):
-    """Where program frames go (RtmpSink, Mp4Sink, a WebRTC fan-out, a test recorder)."""
-
-    def write(self, frame: VideoFrame, audio: AudioChunk) -> None: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -54,14 +42,31 @@ class ChannelEvent:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class ChannelStats:
+    """Counters for /metrics and the control room."""
+
+    frames_sent: int
+    late_frames: int
+    dropped_frames: int
+    av_max_diff_s: float
+    queue_depth: int
+    uptime_s: float
+    fps: int
+    outputs: tuple[OutputStatus, ...]
+    viewers: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 class Channel:
     """A 24/7 channel: timeline + queue + sinks on one clock. Use as a context manager."""
 
     def __init__(
         self,
-        settings: Settings,
+        pipeline: Pipeline,
         queue: ScriptQueue,
-        speech: SpeechBackend,
         avatar: AvatarPack,
         sinks: Sequence[Sink],
         clock: Clock,
@@ -75,8 +80,8 @@ class Channel:
         idle_motion: float = 1.0,
         ticker: Sequence[str] = (),
     ) -> None:
+        self.pipeline = pipeline
         self.queue = queue
-        self.speech = speech
         self.sinks = list(sinks)
         self.clock = clock
         self.fps = fps
@@ -84,23 +89,16 @@ class Channel:
         self.prepare_ahead = prepare_ahead
         self.recover_policy = recover
         place = presenter_placement(avatar, width, height)
-        renderer = FaceRenderer(
-            avatar,
-            place.scale,
-            BlinkSchedule(settings.face.blink_min_s, settings.face.blink_max_s, settings.face.seed),
-            IdleMotion(settings.face.seed, idle_motion) if idle_motion > 0 else None,
-        )
-        shot = PresenterShot(width, height, place, renderer.size)
+        renderer = pipeline.renderer(avatar, place.scale, idle_motion)
+        self.shot = PresenterShot(width, height, place, renderer.size, fps=fps)
         if ticker:
-            shot.set_ticker(list(ticker))
-            now = datetime.now().astimezone()
-            shot.set_clock(now.hour * 3600 + now.minute * 60 + now.second)  # then runs on program time
-        self.timeline = ProgramTimeline(renderer, shot, fps)
+            self.set_ticker(ticker)
+        self.timeline = ProgramTimeline(renderer, self.shot, fps)
         self.timeline.listeners.append(self._on_timeline)
         self.pacer = FramePacer(fps, clock)
         self.listeners: list[Callable[[ChannelEvent], None]] = []
         self.paused = False
-        self._prepared: dict[int, PreparedItem] = {}
+        self._prepared: dict[int, Segment] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -110,9 +108,8 @@ class Channel:
         self.hub = EventHub()
         self.listeners.append(self._publish)
         self._av_max_diff = 0.0
-        for sink in self.sinks:
-            if hasattr(sink, "on_state"):
-                sink.on_state(self._on_output_state)
+        for out in self.network_outputs:
+            out.on_state(self._on_output_state)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -144,7 +141,7 @@ class Channel:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # -- state for the control API and metrics -------------------------------------------------
+    # -- control -------------------------------------------------------------------------
 
     def pause(self) -> None:
         """Hold the queue: the current item finishes, nothing new starts; the host idles on air."""
@@ -156,55 +153,53 @@ class Channel:
         self.hub.publish(Event("channel.resumed"))
         self.nudge()
 
-    @staticmethod
-    def output_name(sink: object) -> str:
-        """An output's name without its stream key (rtmp://host:port/app)."""
-        url = getattr(sink, "url", None)
-        if not url:
-            return type(sink).__name__
-        return url.rsplit("/", 1)[0] if url.count("/") > 3 else url
+    def set_ticker(self, items: Sequence[str]) -> None:
+        """Scroll `items` in the ticker under the anchor, with the wall-clock time beside it (empty: none)."""
+        self.shot.set_ticker(list(items))
+        if items:
+            now = datetime.now().astimezone()
+            self.shot.set_clock(now.hour * 3600 + now.minute * 60 + now.second)  # then runs on program time
 
-    def outputs(self) -> list[dict[str, object]]:
-        """Network outputs (sinks with a URL) and their state."""
-        return [
-            {
-                "name": self.output_name(s),
-                "state": getattr(s, "state", "up"),
-                "reconnects": getattr(s, "reconnects", 0),
-                "frames_sent": getattr(s, "frames_sent", 0),
-                "frames_dropped": getattr(s, "frames_dropped", 0) + getattr(s, "frames_discarded", 0),
-            }
-            for s in self.sinks
-            if getattr(s, "url", None)
-        ]
+    def nudge(self) -> None:
+        """Tell the preparer that the queue changed."""
+        self._wake.set()
 
-    def stats(self) -> dict[str, object]:
-        """Counters for /metrics and the control room."""
-        outputs = self.outputs()
-        return {
-            "frames_sent": self.pacer.frames_sent,
-            "late_frames": self.pacer.late_frames,
-            "dropped_frames": self.pacer.dropped_frames + sum(int(o["frames_dropped"]) for o in outputs),  # type: ignore[call-overload]
-            "av_max_diff_s": self._av_max_diff,
-            "queue_depth": self.queue.depth(),
-            "uptime_s": self.timeline.frame_index / self.fps,
-            "fps": self.fps,
-            "outputs": outputs,
-            "viewers": sum(getattr(s, "viewer_count", 0) for s in self.sinks),
-        }
+    # -- state for the control API and metrics -------------------------------------------------
 
-    def now_playing(self) -> dict[str, object]:
+    @property
+    def network_outputs(self) -> list[NetworkOutput]:
+        return [s for s in self.sinks if isinstance(s, NetworkOutput)]
+
+    def outputs(self) -> list[OutputStatus]:
+        """Network outputs and their state."""
+        return [o.status() for o in self.network_outputs]
+
+    def stats(self) -> ChannelStats:
+        outputs = tuple(self.outputs())
+        return ChannelStats(
+            frames_sent=self.pacer.frames_sent,
+            late_frames=self.pacer.late_frames,
+            dropped_frames=self.pacer.dropped_frames + sum(o.frames_dropped for o in outputs),
+            av_max_diff_s=self._av_max_diff,
+            queue_depth=self.queue.depth(),
+            uptime_s=self.timeline.frame_index / self.fps,
+            fps=self.fps,
+            outputs=outputs,
+            viewers=sum(s.viewer_count for s in self.sinks if isinstance(s, ViewerFanout)),
+        )
+
+    def now_playing(self) -> dict[str, Any]:
         current = self.timeline.current
-        item = self.queue.get(current.item_id) if current else None
+        item = self.queue.get(current.key) if current else None
         return {
             "item": item.model_dump(mode="json") if item else None,
             "position_s": round(self.timeline.position_s, 3),
-            "duration_s": round(len(current.track) / self.fps, 3) if current else 0.0,
+            "duration_s": round(current.duration, 3) if current else 0.0,
             "paused": self.paused,
             "next": [
                 i.model_dump(mode="json") for i in self.queue.list(states=("queued", "preparing", "ready"), limit=5)
             ],
-            "outputs": self.outputs(),
+            "outputs": [asdict(o) for o in self.outputs()],
             "program_time_s": self.timeline.frame_index / self.fps,
         }
 
@@ -213,25 +208,23 @@ class Channel:
 
     def _on_output_state(self, sink: object, state: str) -> None:
         kind = {"up": "output.up", "reconnecting": "output.down"}.get(state, f"output.{state}")
-        self.hub.publish(Event(kind, {"output": self.output_name(sink), "state": state}))
-
-    def nudge(self) -> None:
-        """Tell the preparer that the queue changed."""
-        self._wake.set()
+        name = sink.status().name if isinstance(sink, NetworkOutput) else type(sink).__name__
+        self.hub.publish(Event(kind, {"output": name, "state": state}))
 
     # -- preparation ---------------------------------------------------------------------
 
-    def prepare(self, item: Item) -> PreparedItem:
-        """Speech and mouth track for `item` (raises AnchorError for what cannot be spoken).
+    def prepare(self, item: Item) -> Segment:
+        """Speech and mouth for `item` (raises AnchorError for what cannot be spoken).
 
-        Text goes through the speech backend; a recorded audio file is decoded and its mouth
-        comes from the audio-to-mouth model (as does speech from backends without timings).
+        Text goes through the speech backend; a recorded audio file through the recording path;
+        the mouth through the pipeline's planner, as for every clip and bulletin.
         """
+        p = self.pipeline
         if item.audio_path is not None:
-            speech = speech_from_file(Path(item.audio_path), item.language, item.text or "")
+            speech = p.listen(Path(item.audio_path), language=item.language, text=item.text or "", field="audio_path")
         else:
-            speech = self.speech.synthesize(item.text or "", language=item.language, voice=item.voice)
-        return PreparedItem(item.id, item.title, speech, mouth_track_for(speech, self.fps))
+            speech = p.speak(item.text or "", language=item.language, voice=item.voice)
+        return p.segment(speech, self.fps, key=item.id, title=item.title)
 
     def _prepare_loop(self) -> None:
         while not self._stop.is_set():
@@ -264,15 +257,15 @@ class Channel:
 
     def _on_timeline(self, e: TimelineEvent) -> None:
         if e.kind == "finished":
-            self.queue.mark_played(e.item_id)
+            self.queue.mark_played(e.key)
         elif e.kind == "interrupted":
-            self.queue.mark_skipped(e.item_id, "interrupted on air")
+            self.queue.mark_skipped(e.key, "interrupted on air")
         with self._lock:
             if e.kind != "started":
-                self._prepared.pop(e.item_id, None)
-        self._emit(ChannelEvent(e.kind, e.item_id, e.frame))
+                self._prepared.pop(e.key, None)
+        self._emit(ChannelEvent(e.kind, e.key, e.frame))
 
-    def _ready(self, item: Item | None) -> PreparedItem | None:
+    def _ready(self, item: Item | None) -> Segment | None:
         if item is None or item.state != "ready":
             return None
         with self._lock:
@@ -282,11 +275,11 @@ class Channel:
         """Between frames: honour interrupts, then start the next ready item when idle."""
         current = self.timeline.current
         interrupt = self.queue.pending_interrupt()
-        if interrupt is not None and (current is None or interrupt.id != current.item_id):
+        if interrupt is not None and (current is None or interrupt.id != current.key):
             if interrupt.interrupt_at == "sentence" and current is not None:
                 # Let the sentence finish; once the cut lands the queue hands us the interrupt first.
-                if self._cut_requested_for != current.item_id:
-                    self._cut_requested_for = current.item_id
+                if self._cut_requested_for != current.key:
+                    self._cut_requested_for = current.key
                     self.timeline.cut_at_sentence_end()
             else:
                 prepared = self._ready(interrupt)
@@ -303,7 +296,7 @@ class Channel:
             if item is not None and prepared is not None:
                 self._put_on_air(item, prepared)
 
-    def _put_on_air(self, item: Item, prepared: PreparedItem) -> None:
+    def _put_on_air(self, item: Item, prepared: Segment) -> None:
         # The timeline reports the cut item first (marked skipped), so only one item plays.
         self.timeline.play(prepared)
         self.queue.mark_playing(item.id)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from anchor.config import BUILTIN_AVATARS, Settings
-from anchor.face.avatar import AvatarStore
-from anchor.live.channel import Channel, Sink
+from anchor.live.channel import Channel
 from anchor.live.config import ChannelConfig
 from anchor.live.store import ScriptQueue
-from anchor.speech.registry import make_speech_backend
+from anchor.program.pipeline import Pipeline
 from streaming.clock import SystemClock
+from streaming.outputs import Sink
 from streaming.rtmp import RtmpSink
 from streaming.webrtc import IceServer, WebRtcBroadcaster, pin_host_addresses
 
@@ -28,9 +27,9 @@ class ChannelRuntime:
         self.queue.close()
 
 
-def build_channel(settings: Settings, cfg: ChannelConfig) -> ChannelRuntime:
+def build_channel(pipeline: Pipeline, cfg: ChannelConfig) -> ChannelRuntime:
     """Everything `anchor live` / `anchor serve --channel` runs for one channel file (not started)."""
-    avatar = AvatarStore(settings.avatars_dir, BUILTIN_AVATARS).load(cfg.avatar)
+    avatar = pipeline.avatar(cfg.avatar)
     cfg.queue_db.parent.mkdir(parents=True, exist_ok=True)
     queue = ScriptQueue(cfg.queue_db)
     sinks: list[Sink] = [
@@ -46,7 +45,7 @@ def build_channel(settings: Settings, cfg: ChannelConfig) -> ChannelRuntime:
         sinks.append(broadcaster)
     playlist = cfg.idle.playlist if cfg.idle.policy == "playlist" else None
     channel = Channel(
-        settings, queue, make_speech_backend(settings.speech), avatar, sinks, SystemClock(),
+        pipeline, queue, avatar, sinks, SystemClock(),
         width=cfg.width, height=cfg.height, fps=cfg.fps, recover=cfg.recover, idle_playlist=playlist,
         idle_motion=cfg.idle.motion, ticker=cfg.ticker,
     )  # fmt: skip

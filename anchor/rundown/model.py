@@ -138,7 +138,8 @@ class Story(Strict):
         None, max_length=5000, description='What the anchor says; may hold <break time="500ms"/> pauses.'
     )
     audio: Path | None = Field(
-        None, description="A WAV file to play instead of speech (the mouth follows its loudness)."
+        None,
+        description="A recorded voice (any common audio file) to play instead of speech; the mouth follows its sound.",
     )
     language: Literal["en", "zh"] | None = Field(None, description="Default: detected from the text.")
     headline: str | None = Field(None, max_length=120, description="Lower-third headline.")

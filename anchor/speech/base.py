@@ -109,3 +109,23 @@ class SpeechBackend(Protocol):
     def voices(self) -> list[VoiceInfo]:
         """The voices actually installed."""
         ...
+
+
+def join_speech(parts: list[tuple[Speech, int, int]], language: str, voice: str) -> Speech:
+    """Join (speech, samples of silence after it, char offset of its text) parts into one Speech.
+
+    Timings are shifted onto the joined audio; word character positions by each part's offset.
+    """
+    pcm: list[np.ndarray] = []
+    ph: list[PhonemeEvent] = []
+    wo: list[WordEvent] = []
+    se: list[SentenceSpan] = []
+    at = 0
+    for sp, pause, off in parts:
+        ph += [PhonemeEvent(p.phoneme, p.start + at, p.end + at) for p in sp.phonemes]
+        wo += [WordEvent(w.text, w.start + at, w.end + at, w.char_start + off, w.char_end + off) for w in sp.words]
+        se += [SentenceSpan(s.text, s.start + at, s.end + at) for s in sp.sentences]
+        pcm += [sp.pcm, np.zeros(pause, np.int16)]
+        at += sp.n_samples + pause
+    audio = np.concatenate(pcm) if pcm else np.zeros(0, np.int16)
+    return Speech(audio, language, voice, tuple(ph), tuple(wo), tuple(se))

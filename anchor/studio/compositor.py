@@ -20,9 +20,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from anchor.face.base import AnchorFrame
 from anchor.face.mesh import Rect
-from anchor.face.renderer import AnchorFrame
 from anchor.studio import graphics as g
+from anchor.studio.backdrop import studio_backdrop
 from anchor.studio.layout import Layout
 from anchor.studio.media import VideoLoop
 from anchor.studio.sprite import Box, Sprite, blend
@@ -142,9 +143,23 @@ class Compositor:
 
     def show_lower_third(
         self, headline: str, subline: str | None = None, tag: str | None = None, *, start: int, end: int | None = None
-    ) -> None:
-        """The strap animates in at frame `start` and out so that it is gone at `end` (None: stays)."""
-        self._straps.append(_Strap(g.lower_third_sprite(self.layout, headline, subline, tag, self.style), start, end))
+    ) -> object:
+        """The strap animates in at frame `start` and out so that it is gone at `end` (None: stays).
+
+        Returns a handle for `end_lower_third`."""
+        strap = _Strap(g.lower_third_sprite(self.layout, headline, subline, tag, self.style), start, end)
+        self._straps.append(strap)
+        return strap
+
+    def end_lower_third(self, handle: object, at: int) -> None:
+        """Make the strap `handle` (from show_lower_third) be gone from frame `at` on, if it would last longer."""
+        for strap in self._straps:
+            if strap is handle:
+                strap.end = at if strap.end is None else min(strap.end, at)
+                if strap.end <= strap.start:
+                    self._straps.remove(strap)
+                self._base_key = None
+                return
 
     def set_captions(self, cues: list[tuple[int, int, tuple[str, ...]]]) -> None:
         """Burned-in captions: (first frame, end frame exclusive, lines) per cue."""
@@ -353,27 +368,3 @@ class Compositor:
         reveal = max(1, round(_ease_out(t) * box.w))
         sprite = strap.sprite.faded(0.35 + 0.65 * t) if going_out else strap.sprite
         blend(out, sprite, box.x, box.y, clip=Box(box.x, box.y, reveal, box.h))
-
-
-def studio_backdrop(width: int, height: int) -> np.ndarray:
-    """A calm news-studio backdrop: deep blue gradient, soft light behind the anchor, faint grid."""
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    top, bottom = np.array([18, 32, 64], np.float32), np.array([6, 12, 28], np.float32)
-    img = top + (bottom - top) * (yy / height)[..., None]
-    glow = np.exp(-(((xx - width / 2) / (0.35 * width)) ** 2 + ((yy - 0.42 * height) / (0.45 * height)) ** 2))
-    img += glow[..., None] * np.array([40, 60, 95], np.float32)
-    step = max(8, min(width, height) // 14)
-    grid = ((xx.astype(int) % step) == 0) | ((yy.astype(int) % step) == 0)
-    img[grid] += 6
-    return np.clip(img, 0, 255).astype(np.uint8)
-
-
-def solid_background(
-    width: int, height: int, top: tuple[int, int, int], bottom: tuple[int, int, int] | None = None
-) -> np.ndarray:
-    """A flat colour, or a vertical gradient from `top` to `bottom`."""
-    if bottom is None:
-        return np.broadcast_to(np.array(top, np.uint8), (height, width, 3)).copy()
-    t = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
-    col = np.array(top, np.float32) + (np.array(bottom, np.float32) - np.array(top, np.float32)) * t
-    return np.broadcast_to(col, (height, width, 3)).round().astype(np.uint8).copy()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from anchor.face.avatar import AvatarPack
-from anchor.studio.compositor import Compositor, Placement, studio_backdrop
+from anchor.studio.backdrop import studio_backdrop
+from anchor.studio.compositor import Compositor, Placement
 from anchor.studio.fonts import font_path, has_cjk
 from anchor.studio.layout import AnchorSpot, Layout, make_layout
 

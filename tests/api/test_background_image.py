@@ -14,7 +14,7 @@ import pytest
 from api_harness import ApiServer, Proc, RedisServer, anchor_cmd, free_port, wait_job, write_config
 from PIL import Image
 
-from anchor.jobs.say import background_from_image, decode_background_image
+from anchor.studio.backdrop import background_from_image, decode_background_image
 from streaming.probe import decode_frames, probe
 
 RED, BLUE, GREEN = (255, 0, 0), (0, 0, 255), (0, 255, 0)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from api_harness import wait_job
 
-from anchor.jobs.render import read_ai_marks
+from anchor.disclosure import read_ai_marks
 from streaming.probe import probe
 
 RUNDOWN = {

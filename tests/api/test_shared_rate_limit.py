@@ -13,8 +13,8 @@ import redis
 from api_harness import KEYS, ApiServer, RedisServer, free_port, write_config
 
 from anchor.api.auth import RateLimiter, RedisRateLimiter, make_rate_limiter
+from anchor.api.errors import ApiError
 from anchor.config import ApiSettings
-from anchor.http_errors import ApiError
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None, reason="redis-server missing: run `bash scripts/setup.sh` as root"

@@ -27,8 +27,8 @@ from api_harness import (
     write_config,
 )
 
+from anchor.jobs.documents import job_document
 from anchor.jobs.records import JobRecord, VideoSpec, WebhookStatus, new_job_id
-from anchor.jobs.service import job_document
 from anchor.jobs.store import JobStore, SqliteJobStore
 from anchor.jobs.webhooks import (
     DELIVERY_HEADER,

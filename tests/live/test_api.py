@@ -11,25 +11,23 @@ from pathlib import Path
 import httpx
 import pytest
 
+from anchor.api.channel import channel_app
+from anchor.api.server import ApiServer
 from anchor.config import BUILTIN_AVATARS, Settings
 from anchor.face.avatar import AvatarStore
-from anchor.live.api import channel_app
 from anchor.live.channel import Channel
-from anchor.live.server import ApiServer
 from anchor.live.store import ScriptQueue
-from anchor.speech.registry import make_speech_backend
+from anchor.program.pipeline import Pipeline
 from streaming.clock import SystemClock
 from streaming.frames import AudioChunk, VideoFrame
+from streaming.outputs import OutputStatus, StateCallback
 from tests.helpers import free_port, wait_until
 
 KEY = "test-key-123"
 
 
 class NullSink:
-    """An output that accepts everything (has a URL, so it is listed among the outputs)."""
-
-    url = "null://127.0.0.1/live"
-    state = "up"
+    """A network output that accepts everything and is always up (listed among the outputs)."""
 
     def __init__(self) -> None:
         self.frames = 0
@@ -40,12 +38,18 @@ class NullSink:
     def close(self) -> None:
         pass
 
+    def status(self) -> OutputStatus:
+        return OutputStatus("null://127.0.0.1/live", "up", 0, self.frames, 0)
+
+    def on_state(self, callback: StateCallback) -> None:
+        pass
+
 
 @pytest.fixture
 def api(settings: Settings, tmp_path: Path) -> Iterator[tuple[httpx.Client, Channel]]:
     queue = ScriptQueue(tmp_path / "q.db")
     channel = Channel(
-        settings, queue, make_speech_backend(settings.speech), AvatarStore(BUILTIN_AVATARS).load("default"),
+        Pipeline(settings), queue, AvatarStore(BUILTIN_AVATARS).load("default"),
         [NullSink()], SystemClock(), width=320, height=180,
     )  # fmt: skip
     port = free_port()

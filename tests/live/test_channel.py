@@ -14,6 +14,7 @@ from anchor.face.avatar import AvatarStore
 from anchor.live.channel import Channel, ChannelEvent
 from anchor.live.items import ItemIn
 from anchor.live.store import ScriptQueue
+from anchor.program.pipeline import Pipeline
 from anchor.speech.registry import make_speech_backend
 from streaming.clock import VirtualClock
 from streaming.frames import AudioChunk, VideoFrame
@@ -53,7 +54,7 @@ def channel_parts(settings: Settings, tmp_path: Path):
     sink = RecordingSink()
     events: list[ChannelEvent] = []
     channel = Channel(
-        settings, queue, make_speech_backend(settings.speech), AvatarStore(BUILTIN_AVATARS).load("default"),
+        Pipeline(settings), queue, AvatarStore(BUILTIN_AVATARS).load("default"),
         [sink], clock, width=320, height=180,
     )  # fmt: skip
     channel.listeners.append(events.append)
@@ -133,14 +134,13 @@ def test_interrupt_at_sentence_end_lets_the_sentence_finish(channel_parts) -> No
     ]
     cut = next(e.frame for e in events if e.kind == "interrupted")
     start = next(e.frame for e in events if e.kind == "started" and e.item_id == story.id)
-    prepared_first_sentence_end = (
-        channel.speech.synthesize(
-            "The first sentence is quite long and keeps going for a while. The second one follows."
-        )
+    sentence_end = (
+        channel.pipeline.speak("The first sentence is quite long and keeps going for a while. The second one follows.")
         .sentences[0]
         .end
     )
-    assert cut - start == -(-prepared_first_sentence_end // 1920)  # cut exactly where the sentence ends
+    # cut at the first frame boundary at or after the end of the first sentence
+    assert (cut - start - 1) * 1920 < sentence_end <= (cut - start) * 1920
     assert queue.get(story.id).state == "skipped"
 
 

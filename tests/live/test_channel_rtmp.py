@@ -15,7 +15,7 @@ from anchor.face.avatar import AvatarStore
 from anchor.live.channel import Channel, ChannelEvent
 from anchor.live.items import ItemIn
 from anchor.live.store import ScriptQueue
-from anchor.speech.registry import make_speech_backend
+from anchor.program.pipeline import Pipeline
 from streaming.clock import SystemClock
 from streaming.rtmp import RtmpSink
 from tests.helpers import wait_until
@@ -63,11 +63,11 @@ def test_channel_over_rtmp_idle_to_speaking_in_sync_and_survives_a_server_restar
     sink = RtmpSink(url, W, H, FPS, video_bitrate="800k", preset="ultrafast")
     events: list[ChannelEvent] = []
     channel = Channel(
-        settings, queue, make_speech_backend(settings.speech), AvatarStore(BUILTIN_AVATARS).load("default"),
+        Pipeline(settings), queue, AvatarStore(BUILTIN_AVATARS).load("default"),
         [sink], SystemClock(), width=W, height=H, idle_motion=0.0,  # a still idle mouth to compare against
     )  # fmt: skip
     channel.listeners.append(events.append)
-    r, place = channel.timeline.renderer.mouth_rect, channel.timeline.shot.placement
+    r, place = channel.timeline.renderer.mouth_rect, channel.shot.placement  # type: ignore[attr-defined]
     mouth = (slice(r.y0 + place.y, r.y1 + place.y), slice(r.x0 + place.x, r.x1 + place.x))
     with channel:
         wait_until(lambda: sink.state == "up", 10)
@@ -134,7 +134,7 @@ def test_a_dead_output_does_not_disturb_the_other_one(settings: Settings, tmp_pa
     dead = RtmpSink(f"rtmp://127.0.0.1:{dead_port}/live/x", W, H, FPS, video_bitrate="600k", preset="ultrafast")
     queue = ScriptQueue(tmp_path / "q.db")
     channel = Channel(
-        settings, queue, make_speech_backend(settings.speech), AvatarStore(BUILTIN_AVATARS).load("default"),
+        Pipeline(settings), queue, AvatarStore(BUILTIN_AVATARS).load("default"),
         [dead, good], SystemClock(), width=W, height=H,
     )  # fmt: skip
     with channel:
@@ -145,7 +145,7 @@ def test_a_dead_output_does_not_disturb_the_other_one(settings: Settings, tmp_pa
         puller.stop.set()
         puller.join(10)
         assert dead.state == "reconnecting"
-        outputs = {o["name"]: o["state"] for o in channel.outputs()}
+        outputs = {o.name: o.state for o in channel.outputs()}
     queue.close()
     assert channel.pacer.late_frames <= 2  # the timeline kept its pace
     assert sorted(outputs.values()) == ["reconnecting", "up"]

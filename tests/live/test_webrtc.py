@@ -14,13 +14,13 @@ import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
+from anchor.api.channel import channel_app
+from anchor.api.server import ApiServer
 from anchor.config import BUILTIN_AVATARS, Settings
 from anchor.face.avatar import AvatarStore
-from anchor.live.api import channel_app
 from anchor.live.channel import Channel
-from anchor.live.server import ApiServer
 from anchor.live.store import ScriptQueue
-from anchor.speech.registry import make_speech_backend
+from anchor.program.pipeline import Pipeline
 from streaming.clock import SystemClock
 from streaming.webrtc import WebRtcBroadcaster, pin_host_addresses
 
@@ -40,7 +40,7 @@ def live(settings: Settings, tmp_path: Path, loopback_ice) -> Iterator[tuple[str
     queue = ScriptQueue(tmp_path / "q.db")
     broadcaster = WebRtcBroadcaster(FPS, max_viewers=1)
     channel = Channel(
-        settings, queue, make_speech_backend(settings.speech), AvatarStore(BUILTIN_AVATARS).load("default"),
+        Pipeline(settings), queue, AvatarStore(BUILTIN_AVATARS).load("default"),
         [broadcaster], SystemClock(), width=W, height=H,
     )  # fmt: skip
     with socket.socket() as s:

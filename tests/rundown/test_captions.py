@@ -11,6 +11,7 @@ import webvtt
 
 from anchor.captions import CaptionRules, build_cues, to_srt, to_vtt, write_captions
 from anchor.config import Settings
+from anchor.program.pipeline import Pipeline
 from anchor.speech.registry import make_speech_backend
 from anchor.timebase import PROGRAM_RATE
 
@@ -78,12 +79,12 @@ def test_srt_and_webvtt_parse_with_standard_parsers(spoken, tmp_path: Path) -> N
     assert s.name == "b.srt" and v.name == "b.vtt" and webvtt.read(str(v))
 
 
-def test_a_long_pause_ends_a_cue(settings: Settings) -> None:
-    from anchor.jobs.render import speak_story
+def test_a_long_pause_ends_a_cue(pipeline: Pipeline) -> None:
+    from anchor.program.bulletin import speak_story
     from anchor.rundown.model import Story
 
     story = Story(text='The first part <break time="1500ms"/> and the second part of the same sentence.')
-    speech, clean = speak_story(make_speech_backend(settings.speech), story, "stories[0]", None, None)
+    speech, clean = speak_story(pipeline, story, "stories[0]", None, None)
     cues = build_cues(clean, speech.words, FPS)
     assert cues[0].lines == ("The first part",)
     gap = speech.words[3].start - speech.words[2].end

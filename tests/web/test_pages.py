@@ -11,13 +11,13 @@ from pathlib import Path
 import aioice.ice
 import pytest
 
+from anchor.api.channel import channel_app
+from anchor.api.server import ApiServer
 from anchor.config import BUILTIN_AVATARS, Settings
 from anchor.face.avatar import AvatarStore
-from anchor.live.api import channel_app
 from anchor.live.channel import Channel
-from anchor.live.server import ApiServer
 from anchor.live.store import ScriptQueue
-from anchor.speech.registry import make_speech_backend
+from anchor.program.pipeline import Pipeline
 from streaming.clock import SystemClock
 from streaming.webrtc import WebRtcBroadcaster, pin_host_addresses
 
@@ -46,7 +46,7 @@ def site(settings: Settings, tmp_path: Path) -> Iterator[str]:
     queue = ScriptQueue(tmp_path / "q.db")
     broadcaster = WebRtcBroadcaster(25, max_viewers=4)
     channel = Channel(
-        settings, queue, make_speech_backend(settings.speech), AvatarStore(BUILTIN_AVATARS).load("default"),
+        Pipeline(settings), queue, AvatarStore(BUILTIN_AVATARS).load("default"),
         [broadcaster], SystemClock(), width=640, height=360,
     )  # fmt: skip
     with socket.socket() as s:

@@ -125,8 +125,3 @@ def track_from_prediction(pred: RawPrediction, fps: int) -> MouthTrack:
     params[shut, CLOSE] = 1.0
     params[shut, JAW] = np.minimum(params[shut, JAW], 0.08)
     return MouthTrack(fps, params, tuple(VISEME_NAMES[i] for i in best))
-
-
-def mouth_track_from_audio(pcm: np.ndarray, fps: int, model: AudioMouthModel | None = None) -> MouthTrack:
-    """Convenience: the committed model (or `model`) applied to program audio."""
-    return (model or AudioMouthModel.load()).mouth_track(pcm, fps)

@@ -1,18 +1,14 @@
-"""WHEP-style WebRTC viewing endpoints and the pages (player, control room) of a channel."""
+"""WHEP-style WebRTC viewing endpoints of a channel: POST /whep, DELETE/PATCH /whep/{id}, /webrtc/config."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import JSONResponse, Response
 
-from anchor.http_errors import error_response
+from anchor.api.errors import error_response
 from streaming.webrtc import ViewerLimitError, WebRtcBroadcaster
-
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
 def _error(status: int, message: str, **headers: str) -> JSONResponse:
@@ -67,26 +63,3 @@ def whep_router(broadcaster: WebRtcBroadcaster) -> APIRouter:
         }
 
     return router
-
-
-def pages_router() -> APIRouter:
-    """The player and control-room pages (plain HTML/JS/CSS, no build step)."""
-    router = APIRouter()
-
-    @router.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/control")
-
-    @router.get("/player", include_in_schema=False)
-    def player() -> FileResponse:
-        return FileResponse(WEB_DIR / "player.html")
-
-    @router.get("/control", include_in_schema=False)
-    def control() -> FileResponse:
-        return FileResponse(WEB_DIR / "control.html")
-
-    return router
-
-
-def mount_static(app: Any) -> None:
-    app.mount("/web", StaticFiles(directory=WEB_DIR), name="web")

@@ -12,8 +12,9 @@ import webvtt
 from typer.testing import CliRunner
 
 from anchor.cli import app
-from anchor.config import Settings
-from anchor.jobs.render import RenderResult, read_ai_marks, render_rundown
+from anchor.disclosure import read_ai_marks
+from anchor.program.bulletin import RenderResult, render_rundown
+from anchor.program.pipeline import Pipeline
 from anchor.rundown import load_rundown
 from anchor.studio.layout import make_layout
 from anchor.timebase import PROGRAM_RATE
@@ -58,12 +59,12 @@ stories:
 
 
 @pytest.fixture(scope="module")
-def bulletin(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> RenderResult:
+def bulletin(pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> RenderResult:
     folder = tmp_path_factory.mktemp("rundown")
     _make_media(folder)
     (folder / "r.yaml").write_text(RUNDOWN)
     calls: list[tuple[str, int, float]] = []
-    result = render_rundown(settings, load_rundown(folder / "r.yaml"), folder / "b.mp4", lambda *a: calls.append(a))
+    result = render_rundown(pipeline, load_rundown(folder / "r.yaml"), folder / "b.mp4", lambda *a: calls.append(a))
     assert {(p, i) for p, i, d in calls if d >= 1.0} >= {("speech", 0), ("render", 0), ("render", 1), ("render", 2)}
     return result
 
@@ -117,12 +118,12 @@ def test_captions_beside_the_video_parse_and_match_the_words(bulletin: RenderRes
     assert abs(subs[0].start.total_seconds() - first_word.start / PROGRAM_RATE) <= 1 / 25
 
 
-def test_mandarin_story_renders_chinese_glyphs(settings: Settings, tmp_path: Path) -> None:
+def test_mandarin_story_renders_chinese_glyphs(pipeline: Pipeline, tmp_path: Path) -> None:
     (tmp_path / "zh.yaml").write_text(
         "programme: {title: 晚间新闻, locale: zh, video: {aspect: '1:1'}, graphics: {intro: false, outro: false, captions: true, ticker: false, clock: false}}\n"
         "stories: [{headline: 市政府批准新建大桥, text: 市政府批准新建大桥。}]\n"
     )
-    result = render_rundown(settings, load_rundown(tmp_path / "zh.yaml"), tmp_path / "zh.mp4")
+    result = render_rundown(pipeline, load_rundown(tmp_path / "zh.yaml"), tmp_path / "zh.mp4")
     assert read_ai_marks(result.output)["language"] == "zh"
     assert "市政府" in result.srt.read_text(encoding="utf-8")
     ((_, f),) = decode_frames(result.output, [20])

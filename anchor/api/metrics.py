@@ -32,30 +32,30 @@ class ChannelCollector:
         ch = self.channel
         stats = ch.stats()
         yield CounterMetricFamily(
-            "anchor_frames_sent", "Program frames handed to the outputs.", value=stats["frames_sent"]
+            "anchor_frames_sent", "Program frames handed to the outputs.", value=stats.frames_sent
         )
         yield CounterMetricFamily(
-            "anchor_late_frames", "Frames produced more than one frame period late.", value=stats["late_frames"]
+            "anchor_late_frames", "Frames produced more than one frame period late.", value=stats.late_frames
         )
         yield CounterMetricFamily(
             "anchor_dropped_frames",
             "Video frames dropped by outputs (queue full or disconnected).",
-            value=stats["dropped_frames"],
+            value=stats.dropped_frames,
         )
         yield GaugeMetricFamily(
             "anchor_av_pts_max_diff_seconds",
             "Largest audio/video pts difference handed to the outputs.",
-            value=stats["av_max_diff_s"],
+            value=stats.av_max_diff_s,
         )
-        yield GaugeMetricFamily("anchor_queue_depth", "Items waiting in the script queue.", value=stats["queue_depth"])
+        yield GaugeMetricFamily("anchor_queue_depth", "Items waiting in the script queue.", value=stats.queue_depth)
         yield GaugeMetricFamily("anchor_rss_bytes", "Resident memory of the channel process.", value=rss_bytes())
-        yield GaugeMetricFamily("anchor_uptime_seconds", "Program time on air.", value=stats["uptime_s"])
-        yield GaugeMetricFamily("anchor_viewers", "Connected WebRTC viewers.", value=stats.get("viewers", 0))
+        yield GaugeMetricFamily("anchor_uptime_seconds", "Program time on air.", value=stats.uptime_s)
+        yield GaugeMetricFamily("anchor_viewers", "Connected WebRTC viewers.", value=stats.viewers)
         up = GaugeMetricFamily("anchor_output_up", "1 when the output is connected.", labels=["output"])
         rec = CounterMetricFamily("anchor_output_reconnects", "Reconnects per output.", labels=["output"])
-        for o in stats["outputs"]:
-            up.add_metric([o["name"]], 1.0 if o["state"] == "up" else 0.0)
-            rec.add_metric([o["name"]], o["reconnects"])
+        for o in stats.outputs:
+            up.add_metric([o.name], 1.0 if o.state == "up" else 0.0)
+            rec.add_metric([o.name], o.reconnects)
         yield up
         yield rec
 
@@ -63,5 +63,5 @@ class ChannelCollector:
 def channel_registry(channel: Channel) -> CollectorRegistry:
     """A registry holding only this channel's metrics (no process-global state)."""
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(ChannelCollector(channel))  # type: ignore[arg-type]
+    registry.register(ChannelCollector(channel))  # type: ignore[arg-type]  # a duck-typed collector
     return registry

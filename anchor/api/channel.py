@@ -1,25 +1,26 @@
 """The channel control API: queue, say-now, pause/resume, now-playing, SSE events, metrics.
 
-`channel_router(channel, api_key)` returns an APIRouter; `anchor live` serves it at the root
-and `anchor serve` can mount it under /v1/channels/{name}.
+`channel_router(channel, keys)` returns an APIRouter; `anchor live` serves it at the root
+(`channel_app`) and `anchor serve` mounts it under /v1/channels/{name}.
 """
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Collection
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 
-from anchor.http_errors import install_error_handlers
+from anchor.api.auth import KeyRing
+from anchor.api.errors import install_error_handlers
+from anchor.api.metrics import channel_registry
+from anchor.api.pages import mount_static, pages_router
+from anchor.api.whep import whep_router
 from anchor.live.channel import Channel
 from anchor.live.items import ItemIn
-from anchor.live.metrics import channel_registry
-from anchor.live.webrtc_api import mount_static, pages_router, whep_router
 from streaming.webrtc import WebRtcBroadcaster
 
 
@@ -40,28 +41,16 @@ class Move(BaseModel):
     to_index: int | None = Field(None, ge=0)
 
 
-def require_key(api_key: str | Collection[str] | None):
-    """A dependency that checks `Authorization: Bearer KEY` (or X-API-Key) when a key (or keys) is configured."""
-    keys = [api_key] if isinstance(api_key, str) else list(api_key or ())
-
-    async def check(request: Request) -> None:
-        if not keys:
-            return
-        # EventSource cannot send headers, so the key may also come as ?key=
-        given = request.headers.get("x-api-key") or request.query_params.get("key") or ""
-        auth = request.headers.get("authorization", "")
-        if auth.lower().startswith("bearer "):
-            given = auth[7:].strip()
-        if not given or not any(hmac.compare_digest(given.encode(), k.encode()) for k in keys):
-            raise HTTPException(401, detail="missing or wrong API key: send 'Authorization: Bearer <key>'")
-
-    return check
+def channel_keys(api_key: str | Mapping[str, str] | None) -> KeyRing:
+    """The channel's keys: one control key, or named keys (the job API's under `anchor serve`)."""
+    keys = {"control": api_key} if isinstance(api_key, str) else dict(api_key or {})
+    return KeyRing(keys, allow_query=True)
 
 
-def channel_router(channel: Channel, api_key: str | Collection[str] | None = None) -> APIRouter:
-    """Routes controlling one channel."""
+def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = None) -> APIRouter:
+    """Routes controlling one channel; with a key (or keys) configured, all but /metrics and /healthz need one."""
     queue = channel.queue
-    guarded = APIRouter(dependencies=[Depends(require_key(api_key))])
+    guarded = APIRouter(dependencies=[Depends(channel_keys(api_key).dependency())])
     open_routes = APIRouter()
     registry = channel_registry(channel)
 
@@ -120,7 +109,7 @@ def channel_router(channel: Channel, api_key: str | Collection[str] | None = Non
 
     @guarded.get("/stats")
     def stats() -> dict[str, Any]:
-        return channel.stats()
+        return channel.stats().as_dict()
 
     @guarded.get("/events")
     async def events() -> StreamingResponse:

@@ -11,7 +11,8 @@ from anchor.config import BUILTIN_AVATARS, Settings
 from anchor.errors import InputError, NotFoundError
 from anchor.face.avatar import AvatarStore
 from anchor.face.detect import FaceAnalyzer, inner_lip_gap
-from anchor.jobs.say import SayRequest, SayResult, say
+from anchor.program.clip import SayRequest, SayResult, say
+from anchor.program.pipeline import Pipeline
 from anchor.studio.presenter import presenter_placement
 from streaming.probe import decode_frames, probe
 
@@ -19,10 +20,10 @@ TEXT = "Good evening. Here is the news. People at the market bought apples, and 
 
 
 @pytest.fixture(scope="module")
-def english(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> SayResult:
+def english(pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> SayResult:
     out = tmp_path_factory.mktemp("say") / "news.mp4"
     stages: list[str] = []
-    result = say(settings, SayRequest(TEXT, out), lambda stage, done: stages.append(stage))
+    result = say(pipeline, SayRequest(TEXT, out), lambda stage, done: stages.append(stage))
     assert stages[0] == "speech" and "lipsync" in stages and stages[-1] == "render"
     return result
 
@@ -93,18 +94,18 @@ def test_identity_is_kept_away_from_the_mouth(english: SayResult, settings: Sett
         assert psnr > 35, f"frame {i}: region away from the mouth changed (PSNR {psnr:.1f} dB)"
 
 
-def test_mandarin_is_detected_and_rendered(settings: Settings, tmp_path: Path) -> None:
+def test_mandarin_is_detected_and_rendered(pipeline: Pipeline, tmp_path: Path) -> None:
     out = tmp_path / "zh.mp4"
-    result = say(settings, SayRequest("今天的新闻摘要。", out))
+    result = say(pipeline, SayRequest("今天的新闻摘要。", out))
     assert result.speech.language == "zh"
     assert result.track.opening.max() > 0.2
     info = probe(out)
     assert info.video_frames == result.frames and abs(info.audio_duration_s - info.video_duration_s) <= 1 / 25
 
 
-def test_any_size_is_rendered_on_request(settings: Settings, tmp_path: Path) -> None:
+def test_any_size_is_rendered_on_request(pipeline: Pipeline, tmp_path: Path) -> None:
     out = tmp_path / "small.mp4"
-    say(settings, SayRequest("Hello.", out, width=640, height=360))
+    say(pipeline, SayRequest("Hello.", out, width=640, height=360))
     info = probe(out)
     assert (info.width, info.height) == (640, 360)
 
@@ -120,31 +121,31 @@ def test_any_size_is_rendered_on_request(settings: Settings, tmp_path: Path) -> 
         ({"text": "Hi.", "rate": 5}, "rate"),
     ],
 )
-def test_bad_requests_are_refused_clearly(settings: Settings, tmp_path: Path, request_kwargs: dict, field: str) -> None:
+def test_bad_requests_are_refused_clearly(pipeline: Pipeline, tmp_path: Path, request_kwargs: dict, field: str) -> None:
     out = tmp_path / "x.mp4"
     with pytest.raises(InputError) as e:
-        say(settings, SayRequest(output=out, **request_kwargs))
+        say(pipeline, SayRequest(output=out, **request_kwargs))
     assert e.value.field == field
     assert not out.exists()
 
 
-def test_output_must_be_mp4_in_an_existing_folder(settings: Settings, tmp_path: Path) -> None:
+def test_output_must_be_mp4_in_an_existing_folder(pipeline: Pipeline, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="mp4"):
-        say(settings, SayRequest("Hi.", tmp_path / "x.avi"))
+        say(pipeline, SayRequest("Hi.", tmp_path / "x.avi"))
     with pytest.raises(InputError, match="does not exist"):
-        say(settings, SayRequest("Hi.", tmp_path / "missing" / "x.mp4"))
+        say(pipeline, SayRequest("Hi.", tmp_path / "missing" / "x.mp4"))
     with pytest.raises(NotFoundError):
-        say(settings, SayRequest("Hi.", tmp_path / "x.mp4", avatar="ghost"))
+        say(pipeline, SayRequest("Hi.", tmp_path / "x.mp4", avatar="ghost"))
 
 
-def test_background_colour_and_captions_beside_the_video(settings: Settings, tmp_path: Path) -> None:
+def test_background_colour_and_captions_beside_the_video(pipeline: Pipeline, tmp_path: Path) -> None:
     out = tmp_path / "bg.mp4"
-    result = say(settings, SayRequest("Hello and good evening.", out, width=640, height=360, background="#204060"))
+    result = say(pipeline, SayRequest("Hello and good evening.", out, width=640, height=360, background="#204060"))
     ((_, first),) = decode_frames(out, [0])
     corner = first[150:200, 20:60].reshape(-1, 3).mean(axis=0)  # backdrop, away from the label and the anchor
     assert np.abs(corner - [0x20, 0x40, 0x60]).max() < 8
     assert [p.suffix for p in result.captions] == [".srt", ".vtt"]
     assert "Hello" in out.with_suffix(".srt").read_text()
     with pytest.raises(InputError) as e:
-        say(settings, SayRequest("Hi.", tmp_path / "x.mp4", background="blue"))
+        say(pipeline, SayRequest("Hi.", tmp_path / "x.mp4", background="blue"))
     assert e.value.field == "background"

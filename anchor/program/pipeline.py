@@ -1,0 +1,85 @@
+"""Pipeline: the stages a program needs, built once from the settings and shared.
+
+One Pipeline serves every clip, bulletin and channel of a process: it holds the speech backend
+(created on first use, so commands that never speak never load it), the mouth planner (the
+audio-to-mouth model is loaded once) and the avatar store, and makes Segments from text or
+recordings and renderers from avatar packs.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from anchor.config import BUILTIN_AVATARS, Settings
+from anchor.face.avatar import AvatarPack, AvatarStore
+from anchor.face.base import AnchorRenderer
+from anchor.face.renderers import RenderOptions, make_renderer
+from anchor.lipsync.planner import MouthPlanner
+from anchor.program.segment import Segment
+from anchor.speech.audio_in import MAX_AUDIO_SECONDS
+from anchor.speech.base import Speech, SpeechBackend
+from anchor.speech.recording import speech_from_file
+
+
+class Pipeline:
+    """Speech backend + mouth planner + avatars for one process."""
+
+    def __init__(
+        self, settings: Settings, *, speech: SpeechBackend | None = None, planner: MouthPlanner | None = None
+    ) -> None:
+        self.settings = settings
+        self.avatars = AvatarStore(settings.avatars_dir, BUILTIN_AVATARS)
+        self.planner = planner or MouthPlanner()
+        self._speech = speech
+        self._lock = threading.Lock()
+
+    @property
+    def speech(self) -> SpeechBackend:
+        """The configured speech backend (built on first use)."""
+        with self._lock:
+            if self._speech is None:
+                from anchor.speech.registry import make_speech_backend
+
+                self._speech = make_speech_backend(self.settings.speech)
+            return self._speech
+
+    # -- face --------------------------------------------------------------------------
+
+    def avatar(self, name: str | None) -> AvatarPack:
+        """The avatar pack `name` (None: the configured default)."""
+        return self.avatars.load(name or self.settings.default_avatar)
+
+    def renderer(self, pack: AvatarPack, scale: float, motion: float = 0.0) -> AnchorRenderer:
+        """A renderer for `pack` at `scale` (layer px per pack px), with idle `motion` (0 = none)."""
+        return make_renderer(pack, RenderOptions(scale, self.settings.face, motion))
+
+    # -- speech -> lipsync -> segment ------------------------------------------------------
+
+    def segment(self, speech: Speech, fps: int, *, key: int = 0, title: str | None = None) -> Segment:
+        """`speech` with its planned mouth, on the frame grid."""
+        return Segment.of(speech, self.planner.track(speech, fps), key=key, title=title)
+
+    def speak(
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        voice: str | None = None,
+        rate: int | None = None,
+        pitch: int | None = None,
+    ) -> Speech:
+        """`text` spoken by the configured backend."""
+        return self.speech.synthesize(text, language=language, voice=voice, rate=rate, pitch=pitch)
+
+    def listen(
+        self,
+        path: Path,
+        *,
+        language: str | None = None,
+        text: str = "",
+        field: str = "audio",
+        max_seconds: float = MAX_AUDIO_SECONDS,
+    ) -> Speech:
+        """A recorded voice (an audio file) as Speech; `text` is its transcript when known."""
+        return speech_from_file(path, language, text, field=field, max_seconds=max_seconds)
