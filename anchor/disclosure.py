@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import av
+
 import anchor
 from anchor.errors import InputError
 
@@ -28,8 +30,6 @@ AI_KEYS = ("ai_generated", "generator", "content_id", "ai_label", "comment", "la
 
 def read_ai_marks(path: Path) -> dict[str, str]:
     """The container metadata of a media file (the AI marks among it). InputError if it is not media."""
-    import av
-
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path} does not exist", field="file")

@@ -19,11 +19,6 @@ def samples_per_frame(fps: int) -> int:
     return PROGRAM_RATE // fps
 
 
-def frame_start_sample(n: int, fps: int) -> int:
-    """First audio sample of video frame n."""
-    return n * samples_per_frame(fps)
-
-
 def frames_for_samples(n_samples: int, fps: int) -> int:
     """Number of whole video frames needed to cover n_samples of audio (rounded up)."""
     spf = samples_per_frame(fps)

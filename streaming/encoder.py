@@ -66,11 +66,6 @@ def yuv420p_to_av_frame(yuv: np.ndarray, pts: int | None = None) -> av.VideoFram
     return frame
 
 
-def rgb_to_av_frame(image: np.ndarray, pts: int | None = None) -> av.VideoFrame:
-    """RGB picture -> yuv420p PyAV frame (the fast path: OpenCV conversion, no swscale)."""
-    return yuv420p_to_av_frame(rgb_to_yuv420p(image), pts)
-
-
 @dataclass(frozen=True)
 class H264Settings:
     """libx264 settings: `crf` (constant quality, files) or `bitrate` (bits/s, streaming).

@@ -63,7 +63,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
                     if frame.time is not None:
                         first_t = frame.time if first_t is None else min(first_t, frame.time)
                         last_t = frame.time if last_t is None else max(last_t, frame.time)
-                else:
+                elif isinstance(frame, av.AudioFrame):
                     audio_samples += frame.samples
         except av.FFmpegError as error:
             raise ValueError(f"{path}: decoding failed: {error}") from error

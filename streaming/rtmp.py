@@ -426,7 +426,7 @@ def _resolve(host: str, port: int) -> set[tuple[ipaddress.IPv4Address | ipaddres
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError:
         return set()
-    return {(ipaddress.ip_address(info[4][0].split("%")[0]), port) for info in infos}
+    return {(ipaddress.ip_address(str(info[4][0]).split("%")[0]), port) for info in infos}
 
 
 def _proc_net_peers() -> dict[int, tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]]:

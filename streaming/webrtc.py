@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+import aioice.ice
 import av
 import numpy as np
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
@@ -217,9 +218,7 @@ def pin_host_addresses(addresses: Sequence[str]) -> None:
     pins 127.0.0.1 here. This patches aioice's host-address lookup, which is global to the
     process, so call it once at start-up from the entry point.
     """
-    import aioice.ice
-
     pinned = list(addresses)
-    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: [  # type: ignore[assignment]
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: [
         a for a in pinned if (":" in a and use_ipv6) or (":" not in a and use_ipv4)
     ]

@@ -19,6 +19,7 @@ from anchor.api.auth import make_rate_limiter
 from anchor.api.errors import install_error_handlers
 from anchor.config import Settings
 from anchor.jobs.service import JobBackend, JobService, open_backend
+from anchor.speech.registry import make_speech_backend
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,4 @@ def create_app(
 
 
 def _voices(settings: Settings) -> list[dict[str, str]]:
-    from anchor.speech.registry import make_speech_backend
-
     return [asdict(v) for v in make_speech_backend(settings.speech).voices()]

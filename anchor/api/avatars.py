@@ -15,7 +15,7 @@ from anchor.api.errors import ApiError
 from anchor.api.uploads import check_photo, read_capped
 from anchor.config import BUILTIN_AVATARS
 from anchor.errors import InputError
-from anchor.face.avatar import IMAGE_FILE, AvatarStore, check_slug, load_pack
+from anchor.face.avatar import IMAGE_FILE, META_FILE, AvatarMeta, AvatarStore, check_slug, load_pack
 
 router = APIRouter(tags=["avatars and voices"], dependencies=[Depends(require_key)])
 
@@ -33,7 +33,6 @@ def _is_builtin(store: AvatarStore, name: str) -> bool:
 
 def _avatar_doc(request: Request, store: AvatarStore, name: str) -> dict[str, Any]:
     pack_dir = store.path_of(name)
-    from anchor.face.avatar import META_FILE, AvatarMeta
 
     meta = AvatarMeta.model_validate_json((pack_dir / META_FILE).read_text(encoding="utf-8"))
     return {

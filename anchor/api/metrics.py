@@ -63,5 +63,5 @@ class ChannelCollector:
 def channel_registry(channel: Channel) -> CollectorRegistry:
     """A registry holding only this channel's metrics (no process-global state)."""
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(ChannelCollector(channel))  # type: ignore[arg-type]  # a duck-typed collector
+    registry.register(ChannelCollector(channel))
     return registry

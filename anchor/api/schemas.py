@@ -12,6 +12,7 @@ from anchor.config import BUILTIN_AVATARS, Settings
 from anchor.errors import InputError
 from anchor.face.avatar import AvatarStore
 from anchor.jobs.records import VideoSpec
+from anchor.rundown.load import parse_rundown
 from anchor.studio.backdrop import parse_background
 
 SIZE_RE = re.compile(r"^\s*(\d{2,4})\s*[xX×]\s*(\d{2,4})\s*$")
@@ -136,8 +137,6 @@ def to_spec(
 
 def _rundown_spec(body: VideoCreate, has_audio: bool) -> VideoSpec:
     """Validate a rundown job. Rundowns sent over HTTP may not name files on the server."""
-    from anchor.rundown.load import parse_rundown
-
     if has_audio or (isinstance(body.text, str) and body.text.strip()):
         raise ApiError(422, "send either a rundown or text/audio, not both", field="rundown")
     try:

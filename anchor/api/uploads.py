@@ -6,12 +6,14 @@ from __future__ import annotations
 import io
 import warnings
 
+import av
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 from starlette.datastructures import UploadFile
 
 from anchor.api.errors import ApiError
 from anchor.errors import InputError
+from anchor.studio.backdrop import decode_background_image
 
 CHUNK = 1 << 16
 
@@ -85,7 +87,6 @@ def check_background_image(data: bytes, max_side: int, field: str = "background_
         raise ApiError(
             422, f"{field} is {w}x{h} px; it must be at least {MIN_BACKGROUND_SIDE}x{MIN_BACKGROUND_SIDE}", field=field
         )
-    from anchor.studio.backdrop import decode_background_image
 
     try:
         decode_background_image(data)
@@ -114,8 +115,6 @@ SILENCE_PEAK = 10 ** (-50 / 20)  # -50 dBFS: below this the "speech" is silence
 
 def check_audio(data: bytes, max_seconds: float, field: str = "audio") -> tuple[str, float]:
     """Decode the audio fully; return (type, seconds). Refuses non-audio (415), corrupt, silent or too long (422)."""
-    import av
-
     kind = sniff_audio(data)
     if kind is None:
         raise ApiError(
@@ -135,7 +134,7 @@ def check_audio(data: bytes, max_seconds: float, field: str = "audio") -> tuple[
                 samples += frame.samples
                 if arr.size:
                     if np.issubdtype(arr.dtype, np.integer):
-                        level = float(np.abs(arr.astype(np.float32)).max()) / float(np.iinfo(arr.dtype).max)
+                        level = float(np.abs(arr.astype(np.float32)).max()) / float(np.iinfo(arr.dtype.type).max)  # type: ignore[type-var]
                     else:
                         level = float(np.abs(arr).max())
                     peak = max(peak, level)

@@ -155,7 +155,7 @@ def list_videos(
     limit: int = Query(20, ge=1, le=100),
     offset: int = Query(0, ge=0),
 ) -> dict[str, Any]:
-    records, total = _service(request).list(principal.key_name, limit, offset)
+    records, total = _service(request).page(principal.key_name, limit, offset)
     nxt = offset + len(records)
     return {
         "object": "list",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 
 import typer
@@ -20,9 +22,6 @@ def live(
     config: Path | None = ConfigOpt,
 ) -> None:
     """Run a 24/7 channel from its script queue, pushing to its RTMP outputs, until stopped."""
-    import signal
-    import threading
-
     from anchor.api.channel import channel_app
     from anchor.api.server import ApiServer
     from anchor.live.config import load_channel_config

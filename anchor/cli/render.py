@@ -16,6 +16,7 @@ from rich.progress import (
 )
 
 from anchor.cli.common import ConfigOpt, app, console, errors, out, settings_from
+from anchor.errors import InputError
 
 
 @app.command()
@@ -40,7 +41,6 @@ def render(
         return
     settings = settings_from(config)
     with errors():
-        from anchor.errors import InputError
         from anchor.program.bulletin import render_rundown
         from anchor.program.pipeline import Pipeline
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
 import typer
 
 from anchor.cli.common import ConfigOpt, app, console, errors, settings_from
+from anchor.errors import InputError
 
 
 def _logging(verbose: bool) -> None:
@@ -30,8 +32,6 @@ def serve(
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs). Jobs run in-process (embedded) or on
     `anchor worker` processes (api.mode: distributed)."""
-    import contextlib
-
     import uvicorn
 
     from anchor.api import create_app
@@ -77,7 +77,6 @@ def worker(
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Run video jobs from the Redis queue (api.mode: distributed) until SIGTERM/Ctrl-C."""
-    from anchor.errors import InputError
     from anchor.jobs.distributed import run_worker, wait_for_redis
 
     settings = settings_from(config)

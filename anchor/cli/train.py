@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import typer
@@ -45,8 +46,10 @@ def train_lipsync(
     output = output or DEFAULT_WEIGHTS
     cfg = TrainConfig(
         seed=seed, english=english, mandarin=mandarin, other=other, festival=festival, piper=piper, copies=copies,
-        steps=steps, batch=batch, channels=channels, spectral=spectral, lookahead=lookahead, **({"lr": lr} if lr is not None else {}),
+        steps=steps, batch=batch, channels=channels, spectral=spectral, lookahead=lookahead,
     )  # fmt: skip
+    if lr is not None:
+        cfg = dataclasses.replace(cfg, lr=lr)
     with errors():
         meta = train(cfg, output, log=lambda m: out.print(m, highlight=False))
     out.print(f"trained in {meta['data_seconds']} s (data) + {meta['train_seconds']} s (training): {output}")

@@ -13,9 +13,32 @@ from typing import Protocol
 
 import numpy as np
 
-from anchor.face.mesh import Rect
-
 __all__ = ["AnchorFrame", "AnchorRenderer", "Rect"]
+
+
+@dataclass(frozen=True)
+class Rect:
+    """Axis-aligned pixel rectangle [x0, x1) x [y0, y1)."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y0, self.y1), slice(self.x0, self.x1)
+
+    def clip(self, width: int, height: int) -> Rect:
+        return Rect(max(0, self.x0), max(0, self.y0), min(width, self.x1), min(height, self.y1))
 
 
 @dataclass(frozen=True)

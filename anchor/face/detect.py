@@ -109,7 +109,7 @@ def _fill_holes(binary: np.ndarray) -> np.ndarray:
     # (cv2.floodFill is ~10x faster than scipy's binary_fill_holes on 720p.)
     padded = np.pad(binary, 1)
     flood_mask = np.zeros((padded.shape[0] + 2, padded.shape[1] + 2), np.uint8)
-    cv2.floodFill(padded, flood_mask, (0, 0), 2)
+    cv2.floodFill(padded, flood_mask, (0, 0), (2,))
     filled = binary.copy()
     filled[padded[1:-1, 1:-1] == 0] = 1
     return filled

@@ -40,7 +40,7 @@ def paint_mouth_interior(
         return
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
     local = np.round((poly - [x0, y0]) * 8).astype(np.int32)
-    cv2.fillPoly(mask, [local], 255, lineType=cv2.LINE_AA, shift=3)
+    cv2.fillPoly(mask, [local], (255,), lineType=cv2.LINE_AA, shift=3)
     alpha = mask.astype(np.float32)[..., None] / 255.0
 
     xs = np.arange(x0, x1, dtype=np.float32) + 0.5

@@ -7,36 +7,11 @@ back into the source exactly through the affine map of the triangle that covers 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
-
-@dataclass(frozen=True)
-class Rect:
-    """Axis-aligned pixel rectangle [x0, x1) x [y0, y1)."""
-
-    x0: int
-    y0: int
-    x1: int
-    y1: int
-
-    @property
-    def width(self) -> int:
-        return self.x1 - self.x0
-
-    @property
-    def height(self) -> int:
-        return self.y1 - self.y0
-
-    @property
-    def slices(self) -> tuple[slice, slice]:
-        return slice(self.y0, self.y1), slice(self.x0, self.x1)
-
-    def clip(self, width: int, height: int) -> Rect:
-        return Rect(max(0, self.x0), max(0, self.y0), min(width, self.x1), min(height, self.y1))
+from anchor.face.base import Rect
 
 
 def border_points(rect: Rect, step: float) -> np.ndarray:
@@ -106,7 +81,7 @@ class MeshWarp:
         active = np.flatnonzero(moved[self.triangles].any(axis=1))
         pts = np.round(dst_local[self.triangles[active]] * 16).astype(np.int32)
         for k, tri in enumerate(pts):
-            cv2.fillConvexPoly(ids, tri, k, lineType=cv2.LINE_8, shift=4)
+            cv2.fillConvexPoly(ids, tri, (k,), lineType=cv2.LINE_8, shift=4)
         map_x = self._gx.copy()
         map_y = self._gy.copy()
         ys, xs = np.nonzero(ids >= 0)

@@ -71,7 +71,7 @@ def prepare_avatar(
     rgb, notes = _decode_photo(_read_photo(photo))
 
     own_analyzer = analyzer is None
-    fa = FaceAnalyzer() if own_analyzer else analyzer
+    fa = analyzer if analyzer is not None else FaceAnalyzer()
     try:
         landmarks = _one_face(fa, rgb)
         mask = fa.person_mask(rgb)
@@ -216,7 +216,7 @@ def _to_rgb(im: Image.Image, notes: list[str]) -> np.ndarray:
     has_alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (im.mode == "P" and "transparency" in im.info)
     if has_alpha:
         rgba = im.convert("RGBA")
-        if rgba.getextrema()[3][0] < 255:
+        if rgba.getchannel("A").getextrema()[0] < 255:  # type: ignore[operator]
             notes.append("transparent areas laid onto white")
         background = Image.new("RGBA", rgba.size, ALPHA_BACKGROUND + (255,))
         return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
@@ -279,7 +279,7 @@ def _with_face(mask: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """The matte, guaranteed to include the face: the renderer must never cut into the face."""
     hull = cv2.convexHull(np.rint(landmarks[:, :2]).astype(np.int32))
     face = np.zeros_like(mask)
-    cv2.fillConvexPoly(face, hull, 255)
+    cv2.fillConvexPoly(face, hull, (255,))
     return np.maximum(mask, face)
 
 

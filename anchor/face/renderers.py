@@ -13,6 +13,9 @@ from anchor.config import FaceSettings
 from anchor.errors import InputError
 from anchor.face.avatar import AvatarPack
 from anchor.face.base import AnchorRenderer
+from anchor.face.blink import BlinkSchedule
+from anchor.face.motion import IdleMotion
+from anchor.face.renderer import FaceRenderer
 
 
 @dataclass(frozen=True)
@@ -29,10 +32,6 @@ class RenderOptions:
 
 
 def _photo(pack: AvatarPack, options: RenderOptions) -> AnchorRenderer:
-    from anchor.face.blink import BlinkSchedule
-    from anchor.face.motion import IdleMotion
-    from anchor.face.renderer import FaceRenderer
-
     f = options.face
     motion = IdleMotion(f.seed, options.motion) if options.motion > 0 else None
     return FaceRenderer(pack, options.scale, BlinkSchedule(f.blink_min_s, f.blink_max_s, f.seed), motion)

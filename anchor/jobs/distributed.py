@@ -16,6 +16,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import cast
 
 import dramatiq
 import redis
@@ -76,7 +77,7 @@ class RedisJobStore:
                 try:
                     if idem_key is not None and idempotency is not None:
                         p.watch(idem_key)
-                        seen = p.get(idem_key)
+                        seen = cast(str | None, p.get(idem_key))
                         if seen:
                             digest, _, job_id = seen.partition(" ")
                             if digest != idempotency[1]:
@@ -101,10 +102,10 @@ class RedisJobStore:
         data = self._r.get(self._job(job_id))
         return JobRecord.from_json(data) if data else None
 
-    def list(self, owner: str | None, limit: int, offset: int) -> tuple[list[JobRecord], int]:
+    def page(self, owner: str | None, limit: int, offset: int) -> tuple[list[JobRecord], int]:
         index = self._index(owner)
         total = int(self._r.zcard(index))
-        ids = self._r.zrevrange(index, offset, offset + limit - 1)
+        ids = cast(list[str], self._r.zrevrange(index, offset, offset + limit - 1))
         rows = self._r.mget([self._job(i) for i in ids]) if ids else []
         return [JobRecord.from_json(r) for r in rows if r], total
 
@@ -144,11 +145,11 @@ class RedisJobStore:
 
     def ids_in_states(self, states: Iterable[str]) -> list[str]:
         wanted = set(states)
-        ids = self._r.zrange(self._index(None), 0, -1)
+        ids = cast(list[str], self._r.zrange(self._index(None), 0, -1))
         return [r.id for r in (self.get(i) for i in ids) if r is not None and r.state in wanted]
 
     def webhook_backlog(self, limit: int = 500) -> list[JobRecord]:
-        ids = self._r.zrange(self._webhooks(), 0, limit - 1)
+        ids = cast(list[str], self._r.zrange(self._webhooks(), 0, limit - 1))
         rows = self._r.mget([self._job(i) for i in ids]) if ids else []
         records = (JobRecord.from_json(r) for r in rows if r)
         return [r for r in records if r.webhook_outstanding]
@@ -171,7 +172,7 @@ def make_broker(settings: Settings) -> RedisBroker:
 def declare_render_actor(broker: RedisBroker, settings: Settings, fn: Callable[[str], None]) -> dramatiq.Actor:
     """The one actor: render job <id>. No Dramatiq retries: a failed job is reported, not repeated;
     only a job whose worker vanished is delivered again."""
-    return dramatiq.actor(
+    return dramatiq.actor(  # type: ignore[call-overload]  # dramatiq's stubs omit broker/options
         fn,
         broker=broker,
         actor_name=ACTOR_NAME,

@@ -106,7 +106,7 @@ def run_job(ctx: JobContext, job_id: str, worker: str | None = None) -> JobRecor
     job_dir = ctx.files.job_dir(job_id, create=True)
     log.info("job %s: attempt %d on %s", job_id, record.attempts, me)
 
-    last = {"t": 0.0, "stage": ""}
+    last: dict[str, Any] = {"t": 0.0, "stage": ""}
 
     def progress(stage: str, fraction: float) -> None:
         if stage == "render" and fraction >= 1.0:

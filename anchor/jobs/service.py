@@ -86,8 +86,8 @@ class JobService:
             raise NotFoundError(f"no video job {job_id!r}", field="id")
         return record
 
-    def list(self, owner: str | None, limit: int, offset: int) -> tuple[list[JobRecord], int]:
-        return self.store.list(owner, limit, offset)
+    def page(self, owner: str | None, limit: int, offset: int) -> tuple[list[JobRecord], int]:
+        return self.store.page(owner, limit, offset)
 
     def cancel(self, owner: str | None, job_id: str) -> JobRecord:
         """Cancel a queued or running job (a running one stops at its next progress update)."""

@@ -33,7 +33,7 @@ class JobStore(Protocol):
 
     def get(self, job_id: str) -> JobRecord | None: ...
 
-    def list(self, owner: str | None, limit: int, offset: int) -> tuple[list[JobRecord], int]:
+    def page(self, owner: str | None, limit: int, offset: int) -> tuple[list[JobRecord], int]:
         """Newest first; (page, total). owner None = all owners."""
         ...
 
@@ -123,7 +123,7 @@ class SqliteJobStore:
             row = self._db.execute("SELECT data FROM jobs WHERE id=?", (job_id,)).fetchone()
         return JobRecord.from_json(row[0]) if row else None
 
-    def list(self, owner: str | None, limit: int, offset: int) -> tuple[list[JobRecord], int]:
+    def page(self, owner: str | None, limit: int, offset: int) -> tuple[list[JobRecord], int]:
         where, args = ("WHERE owner=?", (owner,)) if owner is not None else ("", ())
         with self._lock:
             total = self._db.execute(f"SELECT COUNT(*) FROM jobs {where}", args).fetchone()[0]

@@ -58,7 +58,7 @@ def sign(secret: str, body: bytes) -> str:
 
 def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
     """True when `header` is the signature of `body` under `secret` (constant-time compare)."""
-    return bool(header) and hmac.compare_digest(sign(secret, body), header)
+    return header is not None and hmac.compare_digest(sign(secret, body), header)
 
 
 DocumentFn = Callable[[JobRecord], dict[str, Any]]

@@ -10,8 +10,6 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-import numpy as np
-
 SILENCE = "sil"
 
 
@@ -172,8 +170,3 @@ def visemes_for(phoneme: str) -> list[str]:
             out.append("E" if s[i] in _VOWEL_LIKE else "DD")
             i += 1
     return out
-
-
-def viseme_targets() -> np.ndarray:
-    """(n_visemes, 4) targets in VISEME_NAMES order."""
-    return np.array([VISEMES[n].target for n in VISEME_NAMES], np.float32)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from anchor.captions import build_cues, write_captions
 from anchor.disclosure import AI_LABEL, disclosure_tags
 from anchor.errors import InputError
 from anchor.lipsync.track import MouthTrack
@@ -116,7 +117,5 @@ def say(pipeline: Pipeline, request: SayRequest, progress: Progress | None = Non
                 progress("render", (i + 1) / n)
     captions: tuple[Path, ...] = ()
     if request.captions and speech.words:
-        from anchor.captions import build_cues, write_captions
-
         captions = write_captions(output, build_cues(request.text, speech.words, fps), speech.language)
     return SayResult(output, speech, segment.track, n, captions)

@@ -7,8 +7,10 @@ silent, or longer than the limit.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import av
 import numpy as np
 
 from anchor.errors import InputError
@@ -28,9 +30,6 @@ def decode_audio(
     field: str = "audio",
 ) -> np.ndarray:
     """Decode a file (path or bytes) to 48 kHz mono int16 program audio, refusing bad input."""
-    import io
-
-    import av
 
     name = "the audio" if isinstance(source, bytes) else str(source)
     if isinstance(source, bytes):
@@ -48,7 +47,7 @@ def decode_audio(
     chunks: list[np.ndarray] = []
     total = 0
     try:
-        with av.open(handle, mode="r") as container:  # type: ignore[arg-type]
+        with av.open(handle, mode="r") as container:
             if not container.streams.audio:
                 raise InputError(f"{name} holds no audio stream", field=field)
             stream = container.streams.audio[0]
@@ -103,8 +102,6 @@ def encode_audio(pcm: np.ndarray, path: str | Path, *, rate: int = PROGRAM_RATE,
 
     Used by the training data augmentation (codec round-trips) and by tests.
     """
-    import av
-
     path = Path(path)
     suffix = path.suffix.lower()
     codec = codec or {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".m4a": "aac", ".aac": "aac",
@@ -115,12 +112,13 @@ def encode_audio(pcm: np.ndarray, path: str | Path, *, rate: int = PROGRAM_RATE,
     enc_rate = 48000 if codec == "libopus" else rate
     with av.open(str(path), mode="w", format=fmt) as out:
         stream = out.add_stream(codec, rate=enc_rate)
-        stream.layout = "mono"  # type: ignore[attr-defined]
+        assert isinstance(stream, av.AudioStream)
+        stream.layout = "mono"
         src = av.AudioFrame.from_ndarray(
             np.ascontiguousarray(pcm.reshape(1, -1).astype(np.int16)), format="s16", layout="mono"
         )
         src.sample_rate = rate
-        resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=enc_rate)  # type: ignore[attr-defined]
+        resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=enc_rate)
         frames = [*resampler.resample(src), *resampler.resample(None)] if pcm.size else []
         for frame in frames:
             for packet in stream.encode(frame):

@@ -25,15 +25,14 @@ import ctypes
 import numbers
 import threading
 from dataclasses import dataclass
-from math import gcd
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from anchor.config import SpeechSettings
 from anchor.errors import BackendError, InputError, MissingDependencyError
 from anchor.speech.base import PhonemeEvent, SentenceSpan, Speech, SpeechCapabilities, VoiceInfo, WordEvent
+from anchor.speech.resample import to_program_rate
 from anchor.speech.text import (
     collapse_whitespace,
     detect_language,
@@ -185,7 +184,7 @@ class EspeakLibrary:
             lib.espeak_SetSynthCallback(self._callback)
         self.sample_rate: int = rate
 
-    def _on_synth(self, wav: ctypes.POINTER(ctypes.c_short), n: int, events: ctypes.POINTER(_Event)) -> int:
+    def _on_synth(self, wav: Any, n: int, events: Any) -> int:  # POINTER(c_short), POINTER(_Event)
         if wav and n > 0:
             self._chunks.append(ctypes.string_at(wav, n * 2))
         i = 0
@@ -455,8 +454,7 @@ def _place_sentence(native: np.ndarray, events: list[RawEvent], rate: int, text:
         ramp = np.linspace(0.0, 1.0, fade)
         x[:fade] *= ramp
         x[-fade:] *= ramp[::-1]
-    g = gcd(PROGRAM_RATE, rate)
-    y = resample_poly(x, PROGRAM_RATE // g, rate // g)
+    y = to_program_rate(x, rate)
     pcm = np.clip(np.rint(y), -32768, 32767).astype(np.int16)
     n = pcm.size
 

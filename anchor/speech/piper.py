@@ -20,17 +20,16 @@ import json
 import threading
 import unicodedata
 from dataclasses import dataclass
-from math import gcd
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from anchor.config import PiperSettings, SpeechSettings
 from anchor.errors import BackendError, InputError, MissingDependencyError
 from anchor.speech.base import PhonemeEvent, SentenceSpan, Speech, SpeechCapabilities, VoiceInfo, WordEvent
 from anchor.speech.espeak import PAUSE, EspeakLibrary
+from anchor.speech.resample import to_program_rate
 from anchor.speech.text import (
     collapse_whitespace,
     detect_language,
@@ -103,7 +102,7 @@ class PiperVoice:
                 opts.intra_op_num_threads = threads
                 opts.inter_op_num_threads = 1
             self._session = ort.InferenceSession(graph.SerializeToString(), opts, providers=["CPUExecutionProvider"])
-        except (onnx.onnx_cpp2py_export.checker.ValidationError, OSError) as e:  # type: ignore[attr-defined]
+        except (onnx.onnx_cpp2py_export.checker.ValidationError, OSError) as e:
             raise BackendError(f"cannot load Piper voice {model_path}: {e}") from e
         self._sid = 0 if int(self.config.get("num_speakers", 1)) > 1 else None
         self._run_lock = threading.Lock()
@@ -273,8 +272,7 @@ class PiperBackend:
 
 def _to_program(audio: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
     """Float audio at `rate` -> int16 at the program rate, and the sample scale factor."""
-    g = gcd(PROGRAM_RATE, rate)
-    y = resample_poly(audio.astype(np.float64), PROGRAM_RATE // g, rate // g)
+    y = to_program_rate(audio, rate)
     peak = float(np.abs(y).max()) if y.size else 0.0
     gain = 0.9 / peak if peak > 0.9 else 1.0  # Piper output is nominally in [-1, 1]; never clip
     pcm = np.clip(np.rint(y * gain * 32767), -32768, 32767).astype(np.int16)

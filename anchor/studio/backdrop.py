@@ -11,8 +11,10 @@ import re
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageOps
 
 from anchor.errors import InputError
+from anchor.studio.graphics import fit_cover
 
 
 def studio_backdrop(width: int, height: int) -> np.ndarray:
@@ -55,8 +57,6 @@ def parse_background(spec: str | None, width: int, height: int) -> np.ndarray | 
 
 def decode_background_image(source: Path | bytes) -> np.ndarray:
     """A picture file (or its bytes) as RGB: EXIF rotation applied, transparency flattened onto black."""
-    from PIL import Image, ImageOps
-
     try:
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else Path(source)) as opened:
             im = ImageOps.exif_transpose(opened)
@@ -71,8 +71,6 @@ def decode_background_image(source: Path | bytes) -> np.ndarray:
 
 def background_from_image(path: Path, width: int, height: int) -> np.ndarray:
     """The picture at `path` scaled to cover width x height and centre-cropped (aspect kept, no bars)."""
-    from anchor.studio.graphics import fit_cover
-
     return fit_cover(decode_background_image(path), width, height)
 
 

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from anchor.face.base import AnchorFrame
-from anchor.face.mesh import Rect
+from anchor.face.base import AnchorFrame, Rect
 from anchor.studio import graphics as g
 from anchor.studio.backdrop import studio_backdrop
 from anchor.studio.layout import Layout
@@ -362,8 +361,9 @@ class Compositor:
         """In: a wipe from the left with an eased edge. Out: the same wipe backwards, fading."""
         L = self.layout
         box = L.lower_third
-        going_out = strap.end is not None and strap.end - n <= ANIM_FRAMES and (n - strap.start + 1) >= ANIM_FRAMES
-        t = (strap.end - n) / ANIM_FRAMES if going_out else (n - strap.start + 1) / ANIM_FRAMES
+        end = strap.end
+        going_out = end is not None and end - n <= ANIM_FRAMES and (n - strap.start + 1) >= ANIM_FRAMES
+        t = (end - n) / ANIM_FRAMES if end is not None and going_out else (n - strap.start + 1) / ANIM_FRAMES
         t = max(0.0, min(1.0, t))
         reveal = max(1, round(_ease_out(t) * box.w))
         sprite = strap.sprite.faded(0.35 + 0.65 * t) if going_out else strap.sprite

@@ -7,8 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import ImageFont
 
 CJK_CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
@@ -47,28 +46,14 @@ def has_cjk(text: str) -> bool:
 
 
 @functools.cache
-def load_font(size: int, cjk: bool) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def load_font(size: int, cjk: bool) -> ImageFont.FreeTypeFont:
     path = font_path(cjk)
-    return ImageFont.truetype(str(path), size) if path else ImageFont.load_default(size)
+    return ImageFont.truetype(str(path), size) if path else default_font(size)
 
 
-def draw_text(
-    image: np.ndarray,
-    text: str,
-    xy: tuple[int, int],
-    size: int,
-    fill: tuple[int, int, int] = (255, 255, 255),
-    box: tuple[int, int, int, int] | None = None,
-    pad: int = 6,
-) -> tuple[int, int, int, int]:
-    """Draw `text` at xy (top-left) in place; with `box` (RGBA) a rounded plate behind it. Returns its bounds."""
-    font = load_font(size, has_cjk(text))
-    pil = Image.fromarray(image)
-    draw = ImageDraw.Draw(pil, "RGBA")
-    x0, y0, x1, y1 = draw.textbbox(xy, text, font=font)
-    bounds = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
-    if box is not None:
-        draw.rounded_rectangle(bounds, radius=pad, fill=box)
-    draw.text(xy, text, font=font, fill=fill)
-    image[:] = np.asarray(pil)
-    return bounds
+def default_font(size: int) -> ImageFont.FreeTypeFont:
+    """Pillow's bundled font at `size` (a FreeType font since Pillow 10.1)."""
+    font = ImageFont.load_default(size)
+    if not isinstance(font, ImageFont.FreeTypeFont):
+        raise RuntimeError("Pillow was built without FreeType; anchor needs it to draw text")
+    return font

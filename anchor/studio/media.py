@@ -96,8 +96,9 @@ class VideoLoop:
         return self._scaled
 
     def close(self) -> None:
-        if getattr(self, "_container", None) is not None:
-            self._container.close()
+        container = getattr(self, "_container", None)
+        if container is not None:
+            container.close()
             self._container = None
 
     def __enter__(self) -> VideoLoop:

@@ -68,12 +68,6 @@ class Sprite:
         rgb = cv2.multiply(np.ascontiguousarray(a[..., :3]), a3, scale=1 / 255)
         return cls(rgb, alpha, cv2.bitwise_not(a3), bool(alpha.min() == 255))
 
-    @classmethod
-    def from_rgb(cls, rgb: np.ndarray) -> Sprite:
-        """An opaque sprite."""
-        h, w = rgb.shape[:2]
-        return cls(np.ascontiguousarray(rgb), np.full((h, w), 255, np.uint8), np.zeros((h, w, 3), np.uint8), True)
-
     def faded(self, opacity: float) -> Sprite:
         """This sprite at `opacity` (0..1)."""
         if opacity >= 1:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import ImageFont
 
-from anchor.studio.fonts import LATIN_CANDIDATES, font_path
+from anchor.studio.fonts import LATIN_CANDIDATES, default_font, font_path
 
 SANS_CJK = {
     "bold": (
@@ -34,7 +34,7 @@ _TOKEN_RE = re.compile(r"\s+|[A-Za-z0-9\u00c0-\u024f'’\-.,!?;:%$&/()\"]+|.", r
 
 
 @functools.cache
-def broadcast_font(size: int, weight: str = "bold") -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def broadcast_font(size: int, weight: str = "bold") -> ImageFont.FreeTypeFont:
     """The house font at `size` px: Noto Sans CJK SC (weight 'bold' or 'regular'), falling back to what exists."""
     for p in SANS_CJK.get(weight, SANS_CJK["bold"]):
         if Path(p).is_file():
@@ -45,10 +45,10 @@ def broadcast_font(size: int, weight: str = "bold") -> ImageFont.FreeTypeFont | 
     for p in LATIN_CANDIDATES:
         if Path(p).is_file():
             return ImageFont.truetype(p, size)
-    return ImageFont.load_default(size)
+    return default_font(size)
 
 
-def text_width(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> float:
+def text_width(text: str, font: ImageFont.FreeTypeFont) -> float:
     return float(font.getlength(text))
 
 
@@ -57,7 +57,7 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
 
 
-def wrap_text(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, max_width: float) -> list[str]:
+def wrap_text(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> list[str]:
     """Greedy line breaking of `text` to lines no wider than `max_width` (a single over-long word is cut)."""
     lines: list[str] = []
     line = ""
@@ -94,7 +94,7 @@ def wrap_text(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, max
 
 def fit_text(
     text: str, max_width: float, max_lines: int, size: int, min_size: int, weight: str = "bold"
-) -> tuple[list[str], ImageFont.FreeTypeFont | ImageFont.ImageFont]:
+) -> tuple[list[str], ImageFont.FreeTypeFont]:
     """Lines and font for `text` in a box: shrink the size down to `min_size`, then ellipsise the last line."""
     s = size
     while True:

@@ -8,7 +8,7 @@ import threading
 import time
 import wave
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
@@ -20,6 +20,7 @@ from anchor.speech.coqui_http import CoquiSpeechBackend
 from anchor.speech.openai_http import OpenAISpeechBackend
 from anchor.speech.registry import make_speech_backend
 from anchor.timebase import PROGRAM_RATE
+from tests.helpers import Handler, StandIn, reply
 
 
 def wav_bytes(seconds: float = 0.8, rate: int = 24000) -> bytes:
@@ -32,56 +33,6 @@ def wav_bytes(seconds: float = 0.8, rate: int = 24000) -> bytes:
         w.setframerate(rate)
         w.writeframes(x.tobytes())
     return buf.getvalue()
-
-
-Handler = Callable[[BaseHTTPRequestHandler, list[dict]], None]
-
-
-class StandIn:
-    """A tiny HTTP server on 127.0.0.1 whose answers `handler` decides; records every request."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.requests: list[dict] = []
-        outer = self
-
-        class H(BaseHTTPRequestHandler):
-            def _any(self) -> None:
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n) if n else b""
-                outer.requests.append(
-                    {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
-                )
-                handler(self, outer.requests)
-
-            do_GET = do_POST = _any
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> StandIn:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
-
-
-def reply(h: BaseHTTPRequestHandler, code: int, body: bytes, ctype: str = "audio/wav") -> None:
-    h.send_response(code)
-    h.send_header("Content-Type", ctype)
-    h.send_header("Content-Length", str(len(body)))
-    h.end_headers()
-    h.wfile.write(body)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import datetime
 import cv2
 import numpy as np
 
-from anchor.face.mesh import Rect
+from anchor.face.base import Rect
 from anchor.face.renderer import AnchorFrame
 from anchor.studio.compositor import Compositor, Placement
 from anchor.studio.layout import make_layout

@@ -25,6 +25,7 @@ from anchor.lipsync.coarticulation import mouth_track_from_phonemes
 from anchor.lipsync.model.corpus import sentences
 from anchor.lipsync.model.features import log_mel
 from anchor.lipsync.visemes import VISEME_NAMES
+from anchor.speech.audio_in import decode_audio, encode_audio
 from anchor.speech.base import PhonemeEvent, Speech
 from anchor.timebase import PROGRAM_RATE, samples_per_frame
 
@@ -101,8 +102,6 @@ def _reverb(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def _codec(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Round-trip through a lossy codec, then re-align by cross-correlation (codecs add delay)."""
-    from anchor.speech.audio_in import decode_audio, encode_audio
-
     suffix = str(rng.choice([".mp3", ".m4a", ".ogg"]))
     pcm = np.clip(x, -32768, 32767).astype(np.int16)
     with tempfile.TemporaryDirectory() as tmp:

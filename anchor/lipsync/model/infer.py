@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
-from anchor.errors import BackendError, MissingDependencyError
+from anchor.errors import BackendError
 from anchor.lipsync.model.features import PROGRAM_HOP, log_mel
+from anchor.lipsync.model.net import AudioMouthNet
 from anchor.lipsync.track import CLOSE, JAW, MouthTrack
 from anchor.lipsync.visemes import VISEME_NAMES
 from anchor.timebase import frames_for_samples, samples_per_frame
@@ -26,14 +28,6 @@ _PP = VISEME_NAMES.index("PP")
 _RES = 160  # program samples per sub-step when pooling feature frames onto video frames
 _LO = np.array([0.0, -1.0, 0.0, 0.0], np.float32)
 _HI = np.array([1.0, 1.0, 1.0, 1.0], np.float32)
-
-
-def _torch() -> Any:
-    try:
-        import torch
-    except ImportError as e:  # pragma: no cover - a core dependency
-        raise MissingDependencyError("the audio-to-mouth model needs torch: pip install torch==2.13.0") from e
-    return torch
 
 
 @dataclass(frozen=True)
@@ -59,8 +53,6 @@ class AudioMouthModel:
     """The trained network with its feature normalization and look-ahead."""
 
     def __init__(self, checkpoint: dict[str, Any]) -> None:
-        torch = _torch()
-        from anchor.lipsync.model.net import AudioMouthNet
 
         cfg = checkpoint["config"]
         self.net = AudioMouthNet(cfg["channels"], cfg["kernel"], tuple(cfg["dilations"]))
@@ -70,12 +62,10 @@ class AudioMouthModel:
         self.std = np.asarray(checkpoint["std"], np.float32)
         self.lookahead = int(checkpoint["lookahead"])
         self.meta: dict[str, Any] = dict(checkpoint.get("meta", {}))
-        self._torch = torch
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> AudioMouthModel:
         """Load weights (default: the committed ones)."""
-        torch = _torch()
         path = Path(path) if path else DEFAULT_WEIGHTS
         if not path.is_file():
             raise BackendError(f"audio-to-mouth weights {path} are missing; train them with `anchor train-lipsync`")
@@ -92,7 +82,6 @@ class AudioMouthModel:
 
     def raw(self, pcm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per feature frame (aligned to the audio): params (T, 4) and viseme probabilities (T, V)."""
-        torch = self._torch
         feats = self.features(pcm)
         with torch.inference_mode():
             x = torch.from_numpy(feats.T[None].copy())

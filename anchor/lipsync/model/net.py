@@ -59,7 +59,7 @@ class AudioMouthNet(nn.Module):
     def initial_state(self, batch: int = 1) -> list[torch.Tensor]:
         """The streaming state before any audio: each block's past is silence-as-zeros, exactly
         what `forward`'s left padding gives."""
-        return [torch.zeros(batch, b.conv.in_channels, b.pad) for b in self.blocks]  # type: ignore[union-attr]
+        return [torch.zeros(batch, int(b.conv.in_channels), int(b.pad)) for b in self.blocks]  # type: ignore[union-attr, arg-type]
 
     def step(self, x: torch.Tensor, state: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
         """`forward` for the next frames of a stream: (params, logits) for x only, and the new

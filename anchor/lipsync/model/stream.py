@@ -11,6 +11,7 @@ committed model, plus the wait for the frame's own 40 ms to arrive.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from anchor.errors import InputError
 from anchor.lipsync.model.features import N_MELS, PROGRAM_HOP, log_mel
@@ -104,7 +105,7 @@ class MouthStream:
         output at net index i is the prediction for time i - lookahead."""
         if n <= self._net_done:
             return
-        torch = self.model._torch
+
         x = self._feats[self._net_done - self._feats0 : n - self._feats0]
         with torch.inference_mode():
             p, logits, self._state = self.model.net.step(torch.from_numpy(np.ascontiguousarray(x.T[None])), self._state)

@@ -26,10 +26,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from anchor.config import PiperSettings
 from anchor.errors import BackendError
 from anchor.lipsync.model.corpus import sentences
 from anchor.lipsync.model.data import Example, augment, espeak_utterances, example_from, speech_settings
+from anchor.lipsync.model.festival import FESTIVAL_VOICES, INSTALL_HINT, festival_available, synthesize_many
+from anchor.lipsync.model.net import AudioMouthNet
+from anchor.lipsync.model.spectral import augment_crops
+from anchor.speech.espeak import EspeakBackend
+from anchor.speech.piper import PiperBackend
 
 LOOKAHEAD = 8
 """Default feature frames (10 ms each) the model reads ahead: 80 ms."""
@@ -62,11 +69,7 @@ class TrainConfig:
 
 def build_examples(cfg: TrainConfig, log: Log) -> list[Example]:
     """Synthesize and augment the training set."""
-    from anchor.speech.espeak import EspeakBackend
-
     if cfg.festival:
-        from anchor.lipsync.model.festival import FESTIVAL_VOICES, INSTALL_HINT, festival_available
-
         if not festival_available():  # before minutes of espeak synthesis, not after
             raise BackendError(
                 f"festival with voices {', '.join(FESTIVAL_VOICES)} is not installed: {INSTALL_HINT} (or --festival 0)"
@@ -84,8 +87,6 @@ def build_examples(cfg: TrainConfig, log: Log) -> list[Example]:
         if i % 200 == 0:
             log(f"data: {i}/{len(plan)} espeak utterances ({time.time() - t0:.0f} s)")
     if cfg.festival:
-        from anchor.lipsync.model.festival import FESTIVAL_VOICES, synthesize_many
-
         texts = sentences("en", cfg.festival, rng, held_out=False)
         requests = [
             (FESTIVAL_VOICES[i % len(FESTIVAL_VOICES)], t, float(rng.uniform(0.8, 1.3))) for i, t in enumerate(texts)
@@ -96,9 +97,6 @@ def build_examples(cfg: TrainConfig, log: Log) -> list[Example]:
                 out.append(example_from(pcm, ph, utt.voice))
         log(f"data: {len(requests)} Festival utterances ({time.time() - t0:.0f} s)")
     if cfg.piper:
-        from anchor.config import PiperSettings
-        from anchor.speech.piper import PiperBackend
-
         settings = speech_settings().model_copy(update={"piper": PiperSettings(threads=1)})
         piper = PiperBackend(settings)
         for text in sentences("en", cfg.piper, rng, held_out=False):
@@ -112,13 +110,6 @@ def build_examples(cfg: TrainConfig, log: Log) -> list[Example]:
 
 def train(cfg: TrainConfig, output: Path, log: Log = print) -> dict[str, object]:
     """Build the data, train, and save the checkpoint to `output`; returns its metadata."""
-    try:
-        import torch
-    except ImportError as e:  # pragma: no cover
-        raise BackendError("training needs torch: pip install torch==2.13.0") from e
-    from anchor.lipsync.model.net import AudioMouthNet
-    from anchor.lipsync.model.spectral import augment_crops
-
     torch.set_num_threads(1)
     torch.manual_seed(cfg.seed)
     started = time.time()
