@@ -57,6 +57,21 @@ def rgb_to_yuv420p(image: np.ndarray) -> np.ndarray:
     return planes
 
 
+class YuvConverter:
+    """`rgb_to_yuv420p` that converts a repeated picture once: when the program repeats its last
+    picture (a live channel catching up), the same image object comes again and its planes are reused."""
+
+    def __init__(self) -> None:
+        self._image: np.ndarray | None = None
+        self._planes: np.ndarray | None = None
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        if image is not self._image or self._planes is None:
+            self._planes = rgb_to_yuv420p(image)
+            self._image = image
+        return self._planes
+
+
 def yuv420p_to_av_frame(yuv: np.ndarray, pts: int | None = None) -> av.VideoFrame:
     """Wrap I420 planes from `rgb_to_yuv420p` as a PyAV frame tagged with its colour matrix."""
     frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")

@@ -48,11 +48,11 @@ import numpy as np
 from streaming.encoder import (
     AudioRechunker,
     H264Settings,
+    YuvConverter,
     add_aac_stream,
     add_h264_stream,
     check_sink_format,
     check_write,
-    rgb_to_yuv420p,
     yuv420p_to_av_frame,
 )
 from streaming.frames import AudioChunk, VideoFrame
@@ -145,6 +145,7 @@ class RtmpSink:
         self._queue_frames = queue_frames
         self.io_timeout = io_timeout
 
+        self._to_yuv = YuvConverter()
         self.frames_sent = 0
         self.frames_dropped = 0
         self.frames_discarded = 0
@@ -198,7 +199,7 @@ class RtmpSink:
             with self._cond:
                 self.frames_discarded += 1
             return
-        item = _Item(frame.pts, rgb_to_yuv420p(frame.image), audio.pts, audio.samples.copy())
+        item = _Item(frame.pts, self._to_yuv(frame.image), audio.pts, audio.samples.copy())
         with self._cond:
             self._items.append(item)
             if len(self._items) > self._queue_frames:

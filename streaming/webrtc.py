@@ -23,7 +23,7 @@ import numpy as np
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
-from streaming.encoder import rgb_to_yuv420p, yuv420p_to_av_frame
+from streaming.encoder import YuvConverter, yuv420p_to_av_frame
 from streaming.frames import AudioChunk, VideoFrame
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ class WebRtcBroadcaster:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
         self.frames_in = 0
+        self._to_yuv = YuvConverter()
         self.sessions_total = 0
 
     # -- the sink side (called from the channel's thread) ---------------------------------
@@ -108,7 +109,7 @@ class WebRtcBroadcaster:
             viewers = list(self.viewers.values())
         if loop is None or not viewers or loop.is_closed():
             return
-        vf = yuv420p_to_av_frame(rgb_to_yuv420p(frame.image))
+        vf = yuv420p_to_av_frame(self._to_yuv(frame.image))
         vf.pts = frame.pts * (VIDEO_CLOCK // frame.fps)
         vf.time_base = Fraction(1, VIDEO_CLOCK)
         chunks = []

@@ -47,6 +47,21 @@ class ChannelCollector:
             "Largest audio/video pts difference handed to the outputs.",
             value=stats.av_max_diff_s,
         )
+        yield CounterMetricFamily(
+            "anchor_repeated_frames",
+            "Frames whose picture was repeated to keep real time.",
+            value=stats.governor.repeated_frames,
+        )
+        yield CounterMetricFamily("anchor_rendered_frames", "Pictures rendered.", value=stats.rendered_frames)
+        yield GaugeMetricFamily(
+            "anchor_behind_seconds",
+            "How far behind the wall clock the air loop is.",
+            value=stats.governor.behind_seconds,
+        )
+        yield GaugeMetricFamily(
+            "anchor_degrade_level", "0 full, 1 motion off, 2 half, 3 quarter picture rate.", value=stats.governor.level
+        )
+        yield GaugeMetricFamily("anchor_audio_level", "RMS of the programme audio (0..1).", value=stats.audio_level)
         yield GaugeMetricFamily("anchor_queue_depth", "Items waiting in the script queue.", value=stats.queue_depth)
         yield GaugeMetricFamily("anchor_rss_bytes", "Resident memory of the channel process.", value=rss_bytes())
         yield GaugeMetricFamily("anchor_uptime_seconds", "Program time on air.", value=stats.uptime_s)

@@ -9,11 +9,11 @@ interface, never a concrete renderer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["AnchorFrame", "AnchorRenderer", "Rect"]
+__all__ = ["AnchorFrame", "AnchorRenderer", "MotionControl", "Rect"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,16 @@ class AnchorFrame:
     def copy(self) -> AnchorFrame:
         """A frame that owns its pixels."""
         return AnchorFrame(self.image.copy(), self.alpha.copy(), self.dirty)
+
+
+@runtime_checkable
+class MotionControl(Protocol):
+    """A renderer whose idle motion (sway, breathing) can be turned down at run time, e.g. by a live
+    channel that must save CPU to keep real time."""
+
+    def set_motion(self, amplitude: float) -> None:
+        """Idle motion amplitude from now on (0 = none; the configured amplitude restores it)."""
+        ...
 
 
 class AnchorRenderer(Protocol):

@@ -112,6 +112,11 @@ class FaceRenderer:
         """(width, height) of the anchor layer."""
         return self.rest_image.shape[1], self.rest_image.shape[0]
 
+    def set_motion(self, amplitude: float) -> None:
+        """Idle motion amplitude from now on (0 = none); see face.base.MotionControl."""
+        if self.motion is not None:
+            self.motion.amplitude = amplitude
+
     def rest(self) -> AnchorFrame:
         """The avatar at rest (closed mouth, open eyes, no sway), in arrays the caller owns."""
         frame = self.render(np.zeros(4, np.float32), 0.0) if self.motion is None else self._still_rest()
@@ -156,7 +161,7 @@ class FaceRenderer:
         else:
             self.image[e.slices] = self.rest_image[e.slices]
             self.alpha[e.slices] = self.rest_alpha[e.slices]
-        if self.motion is not None:
+        if self.motion is not None and self.motion.amplitude > 0:
             return self._moved(t)
         return AnchorFrame(self.image, self.alpha, (r, e))
 

@@ -16,9 +16,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from anchor.errors import AnchorError
 from anchor.face.avatar import AvatarPack
+from anchor.face.base import MotionControl
 from anchor.live.events import Event, EventHub
+from anchor.live.governor import GovernorStats, RenderGovernor
 from anchor.live.items import Item
 from anchor.live.store import ScriptQueue
 from anchor.program.pipeline import Pipeline
@@ -55,6 +59,9 @@ class ChannelStats:
     fps: int
     outputs: tuple[OutputStatus, ...]
     viewers: int
+    rendered_frames: int
+    governor: GovernorStats
+    audio_level: float  # RMS of the last frame's audio, 0..1 of full scale
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,11 +98,16 @@ class Channel:
         place = presenter_placement(avatar, width, height)
         renderer = pipeline.renderer(avatar, place.scale, idle_motion)
         self.shot = PresenterShot(width, height, place, renderer.size, fps=fps)
+        self._clock_shown = False
+        self.timeline = ProgramTimeline(renderer, self.shot, fps)
         if ticker:
             self.set_ticker(ticker)
-        self.timeline = ProgramTimeline(renderer, self.shot, fps)
         self.timeline.listeners.append(self._on_timeline)
         self.pacer = FramePacer(fps, clock)
+        self.governor = RenderGovernor(fps)
+        self.idle_motion = idle_motion
+        self._applied_level = -1
+        self._audio_level = 0.0
         self.listeners: list[Callable[[ChannelEvent], None]] = []
         self.paused = False
         self._prepared: dict[int, Segment] = {}
@@ -156,9 +168,17 @@ class Channel:
     def set_ticker(self, items: Sequence[str]) -> None:
         """Scroll `items` in the ticker under the anchor, with the wall-clock time beside it (empty: none)."""
         self.shot.set_ticker(list(items))
-        if items:
-            now = datetime.now().astimezone()
-            self.shot.set_clock(now.hour * 3600 + now.minute * 60 + now.second)  # then runs on program time
+        self._clock_shown = bool(items)
+        self._sync_clock(self.timeline.frame_index)
+
+    def _sync_clock(self, n: int) -> None:
+        """Set the on-screen clock so that frame n shows the local wall-clock time (it then runs on
+        program time, which the pacer keeps at wall-clock pace; re-synced every minute for DST and drift)."""
+        if not self._clock_shown:
+            self.shot.set_clock(None)
+            return
+        now = datetime.now().astimezone()
+        self.shot.set_clock(now.hour * 3600 + now.minute * 60 + now.second + now.microsecond / 1e6 - n / self.fps)
 
     def nudge(self) -> None:
         """Tell the preparer that the queue changed."""
@@ -186,6 +206,9 @@ class Channel:
             fps=self.fps,
             outputs=outputs,
             viewers=sum(s.viewer_count for s in self.sinks if isinstance(s, ViewerFanout)),
+            rendered_frames=self.timeline.rendered_frames,
+            governor=self.governor.stats(),
+            audio_level=self._audio_level,
         )
 
     def now_playing(self) -> dict[str, Any]:
@@ -296,6 +319,18 @@ class Channel:
             if item is not None and prepared is not None:
                 self._put_on_air(item, prepared)
 
+    def _apply_level(self) -> None:
+        """Idle motion follows the governor's level (off under pressure, back when calm)."""
+        level = self.governor.level
+        if level == self._applied_level:
+            return
+        if self._applied_level >= 0:
+            self.hub.publish(Event("channel.degraded", {"level": level, "name": self.governor.stats().level_name}))
+        self._applied_level = level
+        renderer = self.timeline.renderer
+        if isinstance(renderer, MotionControl):
+            renderer.set_motion(self.idle_motion if self.governor.motion_allowed else 0.0)
+
     def _put_on_air(self, item: Item, prepared: Segment) -> None:
         # The timeline reports the cut item first (marked skipped), so only one item plays.
         self.timeline.play(prepared)
@@ -305,9 +340,17 @@ class Channel:
         try:
             while not self._stop.is_set():
                 self._schedule()
-                frame, audio = self.timeline.next_frame()
+                n = self.timeline.frame_index
+                render = self.governor.decide(n, self.pacer.behind(n))
+                if not render:
+                    self.pacer.drop(1)  # the picture is repeated; audio and pts run on
+                self._apply_level()
+                if self._clock_shown and n % (60 * self.fps) == 0:
+                    self._sync_clock(n)
+                frame, audio = self.timeline.next_frame(render=render)
                 diff = abs(audio.pts / audio.sample_rate - frame.pts / frame.fps)
                 self._av_max_diff = max(self._av_max_diff, diff)
+                self._audio_level = float(np.sqrt(np.mean(audio.samples.astype(np.float32) ** 2))) / 32768.0
                 self.pacer.wait_for(frame.pts)
                 for sink in self.sinks:
                     sink.write(frame, audio)

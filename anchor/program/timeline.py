@@ -56,6 +56,8 @@ class ProgramTimeline:
         self._on_air: _OnAir | None = None
         self._silence = np.zeros(self.spf, np.int16)
         self.listeners: list[Callable[[TimelineEvent], None]] = []
+        self.rendered_frames = 0
+        self._last_image: np.ndarray | None = None
         studio.set_rest(renderer.rest())
 
     # -- state -------------------------------------------------------------------------
@@ -126,13 +128,20 @@ class ProgramTimeline:
 
     # -- frames ------------------------------------------------------------------------
 
-    def next_frame(self) -> tuple[VideoFrame, AudioChunk]:
-        """Render program frame `frame_index` and its audio, then advance."""
+    def next_frame(self, render: bool = True) -> tuple[VideoFrame, AudioChunk]:
+        """Program frame `frame_index` and its audio, then advance.
+
+        With `render=False` the picture is not rendered: the frame repeats the last picture (same
+        image object) while the audio and everything on the timeline move on exactly as usual —
+        how a live channel that fell behind the clock catches up without touching the sound.
+        """
         mouth, audio = self._advance()
         n = self.frame_index
-        image = self.studio.compose(self.renderer.render(mouth, n / self.fps), n)
+        if render or self._last_image is None:
+            self._last_image = self.studio.compose(self.renderer.render(mouth, n / self.fps), n)
+            self.rendered_frames += 1
         self.frame_index += 1
-        return VideoFrame(n, image, self.fps), AudioChunk(n * self.spf, audio)
+        return VideoFrame(n, self._last_image, self.fps), AudioChunk(n * self.spf, audio)
 
     def _advance(self) -> tuple[np.ndarray, np.ndarray]:
         """Hand over at this frame if the segment on air ended; the mouth and audio of this frame."""
