@@ -12,14 +12,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "250", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "anchor", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "anchor", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300
+    )
 
 
 def test_voices_lists_every_voice_with_language_gender_licence_and_timings() -> None:
     p = run("voices", env={"ANCHOR_SPEECH__BACKEND": "auto"})
     assert p.returncode == 0, p.stderr
-    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[1:-1]] for line in p.stdout.splitlines() if line.count("│") > 6}
-    assert rows["heart (default)"][1:5] == ["en", "hibari", "female", "yes"] and "Apache-2.0" in rows["heart (default)"][5]
+    rows = {
+        line.split("│")[1].strip(): [c.strip() for c in line.split("│")[1:-1]]
+        for line in p.stdout.splitlines()
+        if line.count("│") > 6
+    }
+    assert (
+        rows["heart (default)"][1:5] == ["en", "hibari", "female", "yes"] and "Apache-2.0" in rows["heart (default)"][5]
+    )
     assert rows["jf_alpha (default)"][1:5] == ["zh", "kokoro", "female", "yes"]
     assert rows["jm_kumo"][3] == "male"
     assert rows["en-us"][1:3] == ["en", "espeak"] and "GPL-3.0" in rows["en-us"][5]

