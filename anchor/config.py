@@ -52,7 +52,7 @@ class KokoroSettings(BaseModel):
     """Kokoro-82M v1.0 (multilingual, int8) speaking Mandarin through misaki's G2P."""
 
     voice: str = Field(
-        "jf_alpha",
+        "jm_kumo",
         description="Voice vector; the packages ship jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo.",
     )
     speed: float = Field(1.0, ge=0.5, le=2.0)

@@ -28,8 +28,8 @@ def test_voices_lists_every_voice_with_language_gender_licence_and_timings() -> 
     assert (
         rows["heart (default)"][1:5] == ["en", "hibari", "female", "yes"] and "Apache-2.0" in rows["heart (default)"][5]
     )
-    assert rows["jf_alpha (default)"][1:5] == ["zh", "kokoro", "female", "yes"]
-    assert rows["jm_kumo"][3] == "male"
+    assert rows["jf_alpha"][1:5] == ["zh", "kokoro", "female", "yes"]
+    assert rows["jm_kumo (default)"][3] == "male"
     assert rows["en-us"][1:3] == ["en", "espeak"] and "GPL-3.0" in rows["en-us"][5]
     assert rows["en_US-joe-medium"][2] == "piper"
 

@@ -106,7 +106,7 @@ def test_kokoro_speaks_mandarin_with_numbers_and_latin_words(kokoro: KokoroBacke
     text = "去年GDP增长了3.5%。你好！"
     speech = kokoro.synthesize(text)
     assert_timed(speech)
-    assert speech.language == "zh" and speech.voice == "jf_alpha"
+    assert speech.language == "zh" and speech.voice == "jm_kumo"
     words = [w.text for w in speech.words]
     assert "GDP" in words and "3.5%" in words and "你好" in words
     for w in speech.words:
