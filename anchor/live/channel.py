@@ -244,7 +244,9 @@ class Channel:
         """
         p = self.pipeline
         if item.audio_path is not None:
-            speech = p.listen(Path(item.audio_path), language=item.language, text=item.text or "", field="audio_path")
+            speech = p.listen(
+                Path(item.audio_path), language=item.language, text=item.text or "", field="audio_path"
+            ).speech
         else:
             speech = p.speak(item.text or "", language=item.language, voice=item.voice)
         return p.segment(speech, self.fps, key=item.id, title=item.title)

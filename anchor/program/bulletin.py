@@ -119,9 +119,10 @@ def speak_story(
 def story_speech(
     pipeline: Pipeline, story: Story, where: str, locale: str, voice: str | None, rate: int | None
 ) -> tuple[Speech, str]:
-    """A story's speech (spoken text, or its recorded voice) and its clean text ("" for a recording)."""
+    """A story's speech (spoken text, or its recorded voice) and its clean text (for a recording, what was heard)."""
     if story.audio is not None:
-        return pipeline.listen(story.audio, language=story.language or locale, field=f"{where}.audio"), ""
+        heard = pipeline.listen(story.audio, language=story.language, field=f"{where}.audio")
+        return heard.speech, heard.text
     return speak_story(pipeline, story, where, voice, rate)
 
 

@@ -83,8 +83,10 @@ def say(pipeline: Pipeline, request: SayRequest, progress: Progress | None = Non
 
     if progress:
         progress("speech", 0.0)
+    said = request.text
     if request.audio is not None:
-        speech = pipeline.listen(request.audio, language=request.language, text=request.text)
+        heard = pipeline.listen(request.audio, language=request.language, text=request.text)
+        speech, said = heard.speech, heard.text
     else:
         speech = pipeline.speak(
             request.text, language=request.language, voice=request.voice, rate=request.rate, pitch=request.pitch
@@ -117,5 +119,5 @@ def say(pipeline: Pipeline, request: SayRequest, progress: Progress | None = Non
                 progress("render", (i + 1) / n)
     captions: tuple[Path, ...] = ()
     if request.captions and speech.words:
-        captions = write_captions(output, build_cues(request.text, speech.words, fps), speech.language)
+        captions = write_captions(output, build_cues(said, speech.words, fps), speech.language)
     return SayResult(output, speech, segment.track, n, captions)

@@ -19,7 +19,8 @@ from anchor.lipsync.planner import MouthPlanner
 from anchor.program.segment import Segment
 from anchor.speech.audio_in import MAX_AUDIO_SECONDS
 from anchor.speech.base import Speech, SpeechBackend
-from anchor.speech.recording import speech_from_file
+from anchor.speech.listen import HeardSpeech, Listener
+from anchor.speech.recording import hear_file
 
 
 class Pipeline:
@@ -32,6 +33,7 @@ class Pipeline:
         self.avatars = AvatarStore(settings.avatars_dir, BUILTIN_AVATARS)
         self.planner = planner or MouthPlanner()
         self._speech = speech
+        self._listener: Listener | None = None
         self._lock = threading.Lock()
 
     @property
@@ -43,6 +45,14 @@ class Pipeline:
 
                 self._speech = make_speech_backend(self.settings.speech)
             return self._speech
+
+    @property
+    def listener(self) -> Listener:
+        """Speech recognition and alignment for recordings (models load on first use)."""
+        with self._lock:
+            if self._listener is None:
+                self._listener = Listener(self.settings.speech.listen)
+            return self._listener
 
     # -- face --------------------------------------------------------------------------
 
@@ -80,6 +90,7 @@ class Pipeline:
         text: str = "",
         field: str = "audio",
         max_seconds: float = MAX_AUDIO_SECONDS,
-    ) -> Speech:
-        """A recorded voice (an audio file) as Speech; `text` is its transcript when known."""
-        return speech_from_file(path, language, text, field=field, max_seconds=max_seconds)
+    ) -> HeardSpeech:
+        """A recorded voice (an audio file) as Speech with the text its words index; `text` is its
+        transcript when known, else it is recognised."""
+        return hear_file(self.listener, path, language, text, field=field, max_seconds=max_seconds)

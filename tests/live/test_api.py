@@ -138,7 +138,7 @@ def test_say_now_plays_and_events_stream_over_sse(api) -> None:
     playing = client.get("/now-playing").json()
     assert playing["duration_s"] > 0.3 and playing["outputs"][0]["state"] == "up"
     t.join(20)
-    kinds = [k for k, _ in events]
+    kinds = [k for k, _ in events if k.startswith("item.")]  # channel.* events (e.g. degraded) may come between
     assert kinds[:2] == ["item.started", "item.finished"]
     assert all(d["item_id"] == item.json()["id"] for _, d in events[:2])
 

@@ -120,7 +120,9 @@ def test_render_moves_the_mouth_for_external_tts_and_recorded_stories(
         assert np.nanstd(gaps[span]) > 0.01, f"story {plan.index}: the mouth does not move"
         r = _follows(env[span], gaps[span])
         assert r > 0.35, f"story {plan.index}: the mouth does not follow the sound (r = {r:.2f})"
-        assert not plan.speech.phonemes, "this speech comes without timings: the audio model must plan the mouth"
+    tts, recorded_story = result.stories
+    assert not tts.speech.phonemes, "external TTS gives no timings: the audio model planned this mouth"
+    assert recorded_story.speech.words and "recorded" in recorded_story.text, "the recording was listened to"
 
 
 def test_silence_between_stories_keeps_the_mouth_closed(

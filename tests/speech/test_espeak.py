@@ -233,7 +233,7 @@ def test_concurrent_calls_do_not_mix_their_audio(backend: EspeakBackend) -> None
 
 
 def test_registry_builds_the_configured_backend() -> None:
-    assert isinstance(make_speech_backend(SpeechSettings()), EspeakBackend)
+    assert isinstance(make_speech_backend(SpeechSettings(backend="espeak")), EspeakBackend)
     with pytest.raises(InputError) as err:
         make_speech_backend(SpeechSettings(backend="festival"))
     assert "espeak" in str(err.value)

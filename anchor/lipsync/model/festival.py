@@ -23,21 +23,12 @@ from scipy.signal import resample_poly
 
 from anchor.errors import BackendError
 from anchor.speech.base import PhonemeEvent
+from anchor.speech.cmu import CMU_TO_IPA
 from anchor.timebase import PROGRAM_RATE
 
 FESTIVAL_VOICES = ("cmu_us_slt_arctic_hts", "kal_diphone")
 INSTALL_HINT = "apt-get install festival festvox-us-slt-hts festvox-kallpc16k"
-
-CMU_TO_IPA: dict[str, str] = {
-    "aa": "ɑː", "ae": "æ", "ah": "ʌ", "ao": "ɔː", "aw": "aʊ", "ax": "ə", "axr": "ɚ", "ay": "aɪ",
-    "b": "b", "ch": "tʃ", "d": "d", "dh": "ð", "dx": "ɾ", "eh": "ɛ", "el": "əl", "em": "əm",
-    "en": "ən", "er": "ɜː", "ey": "eɪ", "f": "f", "g": "ɡ", "hh": "h", "hv": "h", "ih": "ɪ",
-    "ix": "ɪ", "iy": "iː", "jh": "dʒ", "k": "k", "l": "l", "m": "m", "n": "n", "ng": "ŋ",
-    "nx": "ŋ", "ow": "oʊ", "oy": "ɔɪ", "p": "p", "r": "ɹ", "s": "s", "sh": "ʃ", "t": "t",
-    "th": "θ", "uh": "ʊ", "uw": "uː", "v": "v", "w": "w", "y": "j", "z": "z", "zh": "ʒ",
-    "pau": "_", "h#": "_", "brth": "_",
-}  # fmt: skip
-"""CMU (radio) phones -> espeak IPA. Pauses become "_" (silence)."""
+__all__ = ["CMU_TO_IPA", "FESTIVAL_VOICES", "festival_available", "parse_segs", "synthesize_many"]
 
 
 @dataclass(frozen=True)

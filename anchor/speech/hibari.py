@@ -1,0 +1,264 @@
+"""The hibari English voice: a 7.9 MB int8 ONNX model distilled from Kokoro-82M's af_heart.
+
+`hibari-tts` (Apache-2.0) ships the model, its vocabulary and its own misaki-compatible G2P (no
+spaCy, no espeak). The network predicts a spectrum per 12.5 ms frame which hibari's `dsp.synth`
+turns into 24 kHz audio; before its decoder upsamples, the graph computes every token's
+duration (the tensor `/Cast_32_output_0`: Round -> Clip -> Cast before the CumSum, in units of
+600 samples). That tensor is added as a graph output once per instance, so each phoneme's span
+is the model's own, exactly: audio length = Σ durations × 600. Only the bundled "heart" voice is
+used (hibari downloads the others on first use, which anchor never does).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from anchor.config import HibariSettings, SpeechSettings
+from anchor.errors import BackendError, InputError, MissingDependencyError
+from anchor.speech.base import PhonemeEvent, Speech, SpeechCapabilities, VoiceInfo, WordEvent
+from anchor.speech.kokoro_alphabet import (
+    PUNCTUATION,
+    UNIT_SAMPLES,
+    TimedToken,
+    lead_events,
+    timed_phonemes,
+    token_spans,
+    word_groups,
+)
+from anchor.speech.sentences import SpokenSentence, join_speech, native_to_program, speak_sentences
+from anchor.speech.text import detect_language, normalize_text, require_speakable, sentence_bounds, word_tokens
+
+VOICE_ID = "heart"
+DEFAULT_RATE_WPM = 170
+"""Speaking rate of the voice at speed 1.0; `rate` scales the model's speed against it."""
+MAX_PHONEMES = 400
+"""Longer phoneme strings are cut at clause punctuation (as hibari does)."""
+TIMING_LEAD_UNITS = 1
+"""Phoneme boundaries are moved one duration unit (25 ms) earlier (see `lead_events`)."""
+_DURATIONS = "/Cast_32_output_0"
+_OUTPUTS = ["lh", "theta", "ln", "lr", "phi", "f0", _DURATIONS]
+INSTALL = "pip install 'hibari-tts==0.2.1'"
+
+
+class HibariEngine:
+    """The ONNX session (with the durations output), the vocabulary and the G2P, loaded once."""
+
+    def __init__(self, threads: int = 1) -> None:
+        try:
+            import onnx
+            import onnxruntime as ort
+            from hibari import dsp
+            from hibari.g2p import G2P
+            from hibari.voices import VOICES, voice_path
+        except ImportError as e:
+            raise MissingDependencyError(f"the hibari voice needs hibari-tts: {INSTALL}") from e
+        import json
+        from pathlib import Path
+
+        path = Path(voice_path(VOICE_ID))
+        graph = onnx.load(str(path))
+        if _DURATIONS not in {o for n in graph.graph.node for o in n.output}:
+            raise BackendError(f"{path}: no duration tensor {_DURATIONS} (a different hibari release?)")
+        graph.graph.output.append(onnx.ValueInfoProto(name=_DURATIONS))
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = opts.inter_op_num_threads = max(1, threads)
+        opts.log_severity_level = 3
+        self.session = ort.InferenceSession(graph.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+        self.vocab: dict[str, int] = json.loads((path.parent / "vocab.json").read_text(encoding="utf-8"))
+        self.g2p = G2P(british=bool(VOICES[VOICE_ID]["british"]))
+        self.info: dict[str, Any] = dict(VOICES[VOICE_ID])
+        self._dsp = dsp
+        self.lock = threading.Lock()
+
+    def phonemes(self, text: str) -> str:
+        """misaki phonemes of one sentence."""
+        with self.lock:
+            return str(self.g2p(text))
+
+    def run(self, phonemes: str, speed: float, seed: int) -> tuple[np.ndarray, list[TimedToken]]:
+        """24 kHz float audio of one phoneme string and its tokens' spans (native samples)."""
+        symbols = [c for c in phonemes if c in self.vocab]
+        ids = [0, *(self.vocab[c] for c in symbols), 0]
+        with self.lock:
+            out = self.session.run(
+                _OUTPUTS, {"ids": np.asarray([ids], np.int64), "speed": np.asarray([speed], np.float32)}
+            )
+            lh, th, ln, lr, phi, f0 = (o[0] for o in out[:6])
+            audio = self._dsp.synth(lh, th, ln, lr, phi, f0, np.random.default_rng(seed))
+        units = [int(u) for u in np.asarray(out[6]).reshape(-1)]
+        tokens = token_spans(symbols, units)
+        if tokens[-1].end != audio.size:
+            raise BackendError(f"hibari made {audio.size} samples for {tokens[-1].end} samples of durations")
+        return np.asarray(audio, np.float32), tokens
+
+
+def split_long(phonemes: str, limit: int = MAX_PHONEMES) -> list[str]:
+    """A phoneme string cut at clause punctuation into pieces of at most ~`limit` symbols."""
+    if len(phonemes) <= limit:
+        return [phonemes]
+    pieces, cur = [], ""
+    for part in phonemes.replace(", ", ",\n").replace("; ", ";\n").replace(": ", ":\n").split("\n"):
+        if cur and len(cur) + len(part) + 1 > limit:
+            pieces.append(cur)
+            cur = part
+        else:
+            cur = f"{cur} {part}" if cur else part
+    pieces.append(cur)
+    return [p[i : i + limit] for p in pieces for i in range(0, len(p), limit)]
+
+
+def group_count(phonemes: str) -> int:
+    """How many spoken words (runs between spaces and punctuation) a phoneme string holds."""
+    runs, inside = 0, False
+    for c in phonemes:
+        if c == " " or c in PUNCTUATION:
+            inside = False
+        elif not inside:
+            runs += 1
+            inside = True
+    return runs
+
+
+def assign_words(text: str, start: int, end: int, counts: list[int], groups: list[tuple[int, int]]) -> list[WordEvent]:
+    """Words of text[start:end] timed by the spoken groups: word i takes `counts[i]` groups when
+    the counts add up; otherwise each word gets its proportional share of them."""
+    tokens = word_tokens(text[start:end])
+    if not tokens or not groups:
+        return []
+    if sum(counts) != len(groups):
+        total = max(1, sum(counts))
+        cum = np.cumsum([0, *counts]) / total * len(groups)
+        edges = [int(round(c)) for c in cum]
+    else:
+        edges = list(np.cumsum([0, *counts]))
+    out: list[WordEvent] = []
+    for (_, _, cs, ce), a, b in zip(tokens, edges[:-1], edges[1:]):
+        a, b = min(a, len(groups) - 1), min(max(b, a + 1), len(groups))
+        out.append(WordEvent(text[start + cs : start + ce], groups[a][0], groups[b - 1][1], start + cs, start + ce))
+    for i in range(1, len(out)):  # keep words in order and non-overlapping
+        prev = out[i - 1]
+        if out[i].start < prev.end:
+            out[i] = WordEvent(out[i].text, prev.end, max(prev.end, out[i].end), out[i].char_start, out[i].char_end)
+    return out
+
+
+@dataclass(frozen=True)
+class _Request:
+    speed: float
+    seed: int
+
+
+class HibariBackend:
+    """SpeechBackend on hibari "heart": 48 kHz speech with the model's own phoneme timings, by sentence."""
+
+    name = "hibari"
+    capabilities = SpeechCapabilities(timings=True, streams=True, languages=("en",))
+
+    def __init__(self, settings: SpeechSettings) -> None:
+        self._settings = settings
+        self._hibari: HibariSettings = settings.hibari
+        self._engine: HibariEngine | None = None
+        self._load_lock = threading.Lock()
+
+    @property
+    def engine(self) -> HibariEngine:
+        """The model, loaded on first use (once per backend instance)."""
+        with self._load_lock:
+            if self._engine is None:
+                self._engine = HibariEngine(self._hibari.threads)
+            return self._engine
+
+    def voices(self) -> list[VoiceInfo]:
+        return [
+            VoiceInfo(
+                id=VOICE_ID,
+                language="en",
+                name="heart (hibari, American English)",
+                backend=self.name,
+                gender="female",
+                licence="Apache-2.0 (hibari-tts; distilled from Kokoro-82M af_heart, Apache-2.0)",
+                timings=True,
+            )
+        ]
+
+    def synthesize(
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        voice: str | None = None,
+        rate: int | None = None,
+        pitch: int | None = None,
+    ) -> Speech:
+        """Speak `text`, sentence by sentence with `sentence_pause_ms` between sentences."""
+        return join_speech(
+            list(self.synthesize_sentences(text, language=language, voice=voice, rate=rate, pitch=pitch))
+        )
+
+    def synthesize_sentences(
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        voice: str | None = None,
+        rate: int | None = None,
+        pitch: int | None = None,
+    ) -> Iterator[Speech]:
+        """One Speech per sentence (each after the first led by the pause); checks run before any audio."""
+        require_speakable(text)
+        clean = normalize_text(text)
+        language = language if language is not None else detect_language(clean)
+        if language != "en":
+            raise InputError(f"the hibari voice speaks English (en) only, not {language!r}", field="language")
+        if voice is not None and voice != VOICE_ID:
+            raise InputError(f"unknown hibari voice {voice!r}; installed: {VOICE_ID}", field="voice")
+        if pitch is not None:
+            raise InputError("the hibari voice has no pitch control; leave pitch unset", field="pitch")
+        speed = self._hibari.speed
+        if rate is not None:
+            if isinstance(rate, bool) or not isinstance(rate, int) or not 80 <= rate <= 450:
+                raise InputError(
+                    f"rate must be a whole number from 80 to 450 words per minute, got {rate!r}", field="rate"
+                )
+            speed *= rate / DEFAULT_RATE_WPM
+        speed = float(min(2.0, max(0.5, speed)))
+        bounds = sentence_bounds(clean)
+        if not bounds:
+            raise InputError("text holds no words to speak (only punctuation or symbols)", field="text")
+        request = _Request(speed, self._hibari.seed)
+        return speak_sentences(
+            clean,
+            bounds,
+            lambda s, e: self._sentence(clean, s, e, request),
+            pause_ms=self._settings.sentence_pause_ms,
+            language="en",
+            voice=VOICE_ID,
+        )
+
+    def _sentence(self, text: str, start: int, end: int, req: _Request) -> SpokenSentence | None:
+        engine = self.engine
+        phonemes = engine.phonemes(text[start:end])
+        if not any(c in engine.vocab and c != " " and c not in PUNCTUATION for c in phonemes):
+            return None
+        audio_parts: list[np.ndarray] = []
+        events: list[PhonemeEvent] = []
+        groups: list[tuple[int, int]] = []
+        offset = 0  # native samples
+        for piece in split_long(phonemes):
+            audio, tokens = engine.run(piece, req.speed, req.seed)
+            timed = lead_events(timed_phonemes(tokens), TIMING_LEAD_UNITS * UNIT_SAMPLES)
+            events.extend(PhonemeEvent(p, 2 * (a + offset), 2 * (b + offset)) for p, a, b in timed)
+            groups.extend((2 * (a + offset), 2 * (b + offset)) for _, _, a, b in word_groups(tokens))
+            audio_parts.append(audio)
+            offset += audio.size
+        pcm = native_to_program(np.concatenate(audio_parts))
+        counts = [
+            group_count(engine.phonemes(text[start + s : start + e])) for s, e, _, _ in word_tokens(text[start:end])
+        ]
+        words = assign_words(text, start, end, counts, groups)
+        return SpokenSentence(pcm, tuple(events), tuple(words))
