@@ -136,6 +136,7 @@ class NewsDesk:
         self._ticker: list[str] | None = None
         self._due: dict[str, datetime] = {}
         self._bulletin_due: dict[str, datetime] = {}
+        self._forced = False
         self._pruned_at: datetime | None = None
         self.listeners: list[Callable[[DeskEvent], None]] = []
         self.counters: dict[str, int] = {
@@ -190,8 +191,8 @@ class NewsDesk:
         self.stop()
 
     def wake(self) -> None:
-        """Make the poller look at its sources now (e.g. after `anchor feeds add`)."""
-        self._due.clear()
+        """Poll every source now, whatever its schedule or back-off (e.g. after `anchor feeds add`)."""
+        self._forced = True
         self._wake.set()
 
     def _interruptible_sleep(self, seconds: float) -> None:
@@ -246,7 +247,8 @@ class NewsDesk:
         """Poll every enabled source that is due (concurrently), store, dispatch; returns the
         reports and when the next source is due."""
         now = now or self.now()
-        due = [s for s, _ in self.sources() if s.enabled and (self._next_poll(s.name) or now) <= now]
+        forced, self._forced = self._forced, False
+        due = [s for s, _ in self.sources() if s.enabled and (forced or (self._next_poll(s.name) or now) <= now)]
         fetched = list(self._pool.map(lambda s: (s, self._fetch(s)), due))
         reports = [self._ingest(s, got, now) for s, got in fetched]
         if reports:

@@ -159,8 +159,9 @@ def _parse_xml(body: bytes, content_type: str | None, url: str) -> ParsedFeed:
                 title=str(e.get("title", "")),
                 summary=summary,
                 content=content,
-                published=_when(e.get("published_parsed")),
-                updated=_when(e.get("updated_parsed")),
+                # dict.get: feedparser's own get() maps the two dates onto each other, with a warning
+                published=_when(dict.get(e, "published_parsed")),
+                updated=_when(dict.get(e, "updated_parsed")),
                 image=_image(e, content or summary),
                 language=_language(e, feed_language),
             )

@@ -283,7 +283,7 @@ _EN_RULES: list[tuple[str, Callable[[re.Match[str], str], str]]] = [
     (r"\b(?P<decade>1[1-9]\d0|20\d0)s\b", _en_decade),
     (r"\b(?P<onum>\d+)(?:st|nd|rd|th)\b", _en_ordinal),
     (rf"(?P<uneg>(?<![\w.])[-−])?(?P<unum>{_NUM})\s?(?P<unit>{_unit_alt(_UNITS_EN)})(?![A-Za-z])", _en_unit),
-    (rf"(?<![\w.,])(?P<ra>{_NUM})\s?[-–]\s?(?P<rb>{_NUM})(?![\w.]|,\d)", _en_range),
+    (rf"(?<![\w.,])(?P<ra>{_NUM})\s?[-–]\s?(?P<rb>{_NUM})(?![\w]|[.,]\d)", _en_range),
     (rf"(?P<nneg>(?<![\w.])[-−])?(?<![\w.])(?P<num>{_NUM})(?![\w])", _en_number),
 ]
 
