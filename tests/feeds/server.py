@@ -26,6 +26,7 @@ class Route:
     stream: Callable[[], Iterator[bytes]] | None = None  # a body produced chunk by chunk (no Content-Length)
     length: int | None = None  # a Content-Length to announce for a streamed body
     delay_s: float = 0.0
+    dynamic: Callable[[], bytes] | None = None  # a body made at request time
 
 
 class FeedServer:
@@ -40,6 +41,11 @@ class FeedServer:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                # headers and body go out in separate writes: without this, delayed ACKs add 40 ms a request
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def do_GET(self) -> None:
                 server.hits.append((self.path, self.headers.get("If-None-Match")))
@@ -62,9 +68,10 @@ class FeedServer:
                 for k, v in route.headers.items():
                     self.send_header(k, v)
                 if route.stream is None:
-                    self.send_header("Content-Length", str(len(route.body)))
+                    body = route.dynamic() if route.dynamic is not None else route.body
+                    self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
-                    self.wfile.write(route.body)
+                    self.wfile.write(body)
                     return
                 if route.length is not None:
                     self.send_header("Content-Length", str(route.length))
