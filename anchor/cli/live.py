@@ -23,6 +23,7 @@ def live(
     import signal
     import threading
 
+    from anchor.cli.feeds import start_news_desk
     from anchor.live.api import channel_app
     from anchor.live.config import load_channel_config
     from anchor.live.runtime import build_channel
@@ -37,8 +38,11 @@ def live(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     channel.listeners.append(lambda e: console.print(f"[dim]frame {e.frame}[/] item {e.item_id} {e.kind} {e.reason}"))
     api = ApiServer(channel_app(channel, cfg.control.api_key, broadcaster), cfg.control.host, cfg.control.port)
+    desk = None
     try:
         with channel, api:
+            with errors():
+                desk = start_news_desk(settings, cfg, queue, set_ticker=channel.timeline.shot.set_ticker)
             out.print(
                 f"channel {cfg.name!r} on air: {len(cfg.outputs)} RTMP output(s), queue {cfg.queue_db}, "
                 f"control API http://{cfg.control.host}:{cfg.control.port}/",
@@ -48,6 +52,8 @@ def live(
     except KeyboardInterrupt:
         pass
     finally:
+        if desk is not None:
+            desk.stop()
         queue.close()
     if channel.error is not None:
         console.print(f"[bold red]channel stopped:[/] {channel.error}")

@@ -45,7 +45,9 @@ class SourceConfig(SourceRules):
     """One news source."""
 
     name: str = Field(..., pattern=NAME_PATTERN, description="A slug naming the source.")
-    url: str = Field(..., description="The feed's http(s) URL (RSS, Atom or JSON Feed).")
+    url: str = Field(
+        ..., description="The feed's http(s) URL (RSS, Atom or JSON Feed); in the channel file also file:PATH."
+    )
     interval_s: float = Field(300.0, ge=1, le=86400, description="Seconds between polls.")
     timeout_s: float = Field(10.0, gt=0, le=120, description="Time budget of one fetch, body included.")
     max_bytes: int = Field(5_000_000, ge=1024, le=100_000_000, description="Largest feed read; larger ones fail.")
@@ -54,8 +56,8 @@ class SourceConfig(SourceRules):
     @field_validator("url")
     @classmethod
     def _http(cls, v: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", v):
-            raise ValueError("must be an http:// or https:// URL")
+        if not re.match(r"^(https?://[^/\s]+|file:\S+)", v):
+            raise ValueError("must be an http:// or https:// URL (or file:PATH in the channel file)")
         return v
 
     def rules(self) -> SourceRules:

@@ -249,7 +249,7 @@ class NewsDesk:
         now = now or self.now()
         forced, self._forced = self._forced, False
         due = [s for s, _ in self.sources() if s.enabled and (forced or (self._next_poll(s.name) or now) <= now)]
-        fetched = list(self._pool.map(lambda s: (s, self._fetch(s)), due))
+        fetched = list(self._pool.map(lambda s: (s, self._fetch(s, self._from_config(s))), due))
         reports = [self._ingest(s, got, now) for s, got in fetched]
         if reports:
             self.dispatch(now)
@@ -263,12 +263,15 @@ class NewsDesk:
         chosen = [s for s, _ in self.sources() if name is None or s.name == name]
         if name is not None and not chosen:
             raise InputError(f"no source named {name!r}", field="name")
-        fetched = list(self._pool.map(lambda s: (s, self._fetch(s)), chosen))
+        fetched = list(self._pool.map(lambda s: (s, self._fetch(s, self._from_config(s))), chosen))
         reports = [self._ingest(s, got, now) for s, got in fetched]
         self.dispatch(now)
         return reports
 
-    def _fetch(self, source: SourceConfig) -> _Fetched | FeedError | None:
+    def _from_config(self, source: SourceConfig) -> bool:
+        return any(s is source for s in self.feeds.sources)
+
+    def _fetch(self, source: SourceConfig, allow_file: bool = False) -> _Fetched | FeedError | None:
         """Fetch and parse (runs in a pool thread): a feed, None when not modified, or the error."""
         row = self.store.state_row(source.name)
         same_url = row is not None and row["url"] == source.url
@@ -279,6 +282,7 @@ class NewsDesk:
                 last_modified=row["last_modified"] if same_url and row is not None else None,
                 timeout_s=source.timeout_s,
                 max_bytes=source.max_bytes,
+                allow_file=allow_file,
             )
             if result.status == 304:
                 return None

@@ -15,8 +15,9 @@ import time
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import httpcore
 import httpx
@@ -132,6 +133,25 @@ class _Reader:
         return b"".join(self.parts)
 
 
+def read_file(url: str, *, etag: str | None = None, max_bytes: int = 5_000_000) -> FetchResult:
+    """A `file:` feed (e.g. the bundled sample, file:config/feeds/sample.xml) with an ETag from its size and mtime."""
+    path = Path(unquote(urlsplit(url).path))
+    try:
+        info = path.stat()
+        tag = f'"{info.st_mtime_ns:x}-{info.st_size:x}"'
+        if etag == tag:
+            return FetchResult(304, b"", url, None, tag, None)
+        if info.st_size > max_bytes:
+            raise FeedError(f"{path}: the feed is {info.st_size} bytes, larger than {max_bytes}", kind="too_large")
+        with path.open("rb") as f:
+            body = f.read(max_bytes + 1)
+    except OSError as e:
+        raise FeedError(f"{path}: {e.strerror}", kind="network") from e
+    if len(body) > max_bytes:
+        raise FeedError(f"{path}: the feed is larger than {max_bytes} bytes", kind="too_large")
+    return FetchResult(200, body, url, None, tag, None)
+
+
 class Fetcher:
     """Fetches feeds through one guarded HTTP client; a context manager. `allowed` are the
     networks reachable besides public addresses (the channel's `feeds.allow_networks`)."""
@@ -176,8 +196,17 @@ class Fetcher:
         last_modified: str | None = None,
         timeout_s: float = 10.0,
         max_bytes: int = 5_000_000,
+        allow_file: bool = False,
     ) -> FetchResult:
-        """GET `url` (conditionally when `etag` / `last_modified` are given); FeedError on any failure."""
+        """GET `url` (conditionally when `etag` / `last_modified` are given); FeedError on any failure.
+
+        A `file:` URL is read from disk only with `allow_file` (sources from the channel file)."""
+        if urlsplit(url).scheme == "file":
+            if not allow_file:
+                raise FeedError(
+                    f"{url}: file sources are allowed only in the channel file", kind="refused", retryable=False
+                )
+            return read_file(url, etag=etag, max_bytes=max_bytes)
         deadline = time.monotonic() + timeout_s
         headers = {}
         if etag:

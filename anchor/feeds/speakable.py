@@ -227,7 +227,7 @@ def _en_time_24(m: re.Match[str], text: str) -> str:
 
 
 def _en_ordinal(m: re.Match[str], text: str) -> str:
-    return en.ordinal(int(m["onum"]))
+    return en.ordinal(int(m["onum"].replace(",", "")))
 
 
 def _en_unit(m: re.Match[str], text: str) -> str:
@@ -281,7 +281,7 @@ _EN_RULES: list[tuple[str, Callable[[re.Match[str], str], str]]] = [
     (r"\b(?P<thour>[01]?\d|2[0-3])(?::(?P<tmin>[0-5]\d))?\s?(?P<tampm>[ap]\.m\.|[ap]m\b)", _en_time),
     (r"\b(?P<thour24>[01]?\d|2[0-3]):(?P<tmin24>[0-5]\d)\b", _en_time_24),
     (r"\b(?P<decade>1[1-9]\d0|20\d0)s\b", _en_decade),
-    (r"\b(?P<onum>\d+)(?:st|nd|rd|th)\b", _en_ordinal),
+    (r"(?<![\w.,])(?P<onum>\d{1,3}(?:,\d{3})+|\d+)(?:st|nd|rd|th)\b", _en_ordinal),
     (rf"(?P<uneg>(?<![\w.])[-−])?(?P<unum>{_NUM})\s?(?P<unit>{_unit_alt(_UNITS_EN)})(?![A-Za-z])", _en_unit),
     (rf"(?<![\w.,])(?P<ra>{_NUM})\s?[-–]\s?(?P<rb>{_NUM})(?![\w]|[.,]\d)", _en_range),
     (rf"(?P<nneg>(?<![\w.])[-−])?(?<![\w.])(?P<num>{_NUM})(?![\w])", _en_number),

@@ -195,6 +195,24 @@ def _bulletin(row: sqlite3.Row) -> BulletinRecord:
     )
 
 
+def _candidates(
+    db: sqlite3.Connection, language: str, sources: Sequence[str], since: datetime, limit: int
+) -> list[int]:
+    """Ids of the newest unaired bulletin stories."""
+    where = (
+        "state = 'new' AND policy = 'allow' AND bulletin_id IS NULL AND language = ? AND published_at >= ?"
+        " AND (',' || destinations || ',') LIKE '%,bulletin,%'"
+    )
+    args: list[Any] = [language, _iso(since)]
+    if sources:
+        where += f" AND source IN ({','.join('?' * len(sources))})"
+        args += list(sources)
+    rows = db.execute(
+        f"SELECT id FROM feed_stories WHERE {where} ORDER BY published_at DESC, id DESC LIMIT ?", [*args, limit]
+    ).fetchall()
+    return [r["id"] for r in rows]
+
+
 class StoryStore:
     """Stories, CLI-added sources, poll state and bulletins, persisted at `path`; a context manager."""
 
@@ -246,7 +264,9 @@ class StoryStore:
     # -- sources added from the CLI ------------------------------------------------------------
 
     def add_source(self, source: SourceConfig, now: datetime) -> None:
-        """Store a source (InputError if one of that name exists)."""
+        """Store a source (InputError if one of that name exists, or if it is a file: source)."""
+        if source.url.startswith("file:"):
+            raise InputError("file: sources belong in the channel file; add http(s) URLs here", field="url")
         with self._write() as db:
             if db.execute("SELECT 1 FROM feed_sources WHERE name = ?", (source.name,)).fetchone():
                 raise InputError(f"a source named {source.name!r} exists already", field="name")
@@ -486,18 +506,7 @@ class StoryStore:
                 "SELECT 1 FROM feed_bulletins WHERE name = ? AND due_at = ?", (name, _iso(due_at))
             ).fetchone():
                 return None
-            where = (
-                "state = 'new' AND policy = 'allow' AND bulletin_id IS NULL AND language = ? AND published_at >= ?"
-                " AND (',' || destinations || ',') LIKE '%,bulletin,%'"
-            )
-            args: list[Any] = [language, _iso(since)]
-            if sources:
-                where += f" AND source IN ({','.join('?' * len(sources))})"
-                args += list(sources)
-            rows = db.execute(
-                f"SELECT id FROM feed_stories WHERE {where} ORDER BY published_at DESC, id DESC LIMIT ?", [*args, limit]
-            ).fetchall()
-            ids = [r["id"] for r in rows]
+            ids = _candidates(db, language, sources, since, limit)
             state = "claimed" if ids and len(ids) >= min_stories else "skipped"
             if state == "skipped":
                 ids = []
@@ -509,6 +518,13 @@ class StoryStore:
             for i in ids:
                 db.execute("UPDATE feed_stories SET bulletin_id = ? WHERE id = ?", (bulletin_id, i))
         return self.bulletin(bulletin_id)
+
+    def bulletin_candidates(
+        self, *, language: str, sources: Sequence[str], since: datetime, limit: int
+    ) -> list[StoryRecord]:
+        """The stories the next bulletin would take (nothing is claimed; for previews)."""
+        with self._lock:
+            return self.stories(_candidates(self._db, language, sources, since, limit))
 
     def bulletin(self, bulletin_id: int) -> BulletinRecord:
         found = self._rows("SELECT * FROM feed_bulletins WHERE id = ?", (bulletin_id,))

@@ -83,7 +83,7 @@ class FeedServer:
                         self.wfile.write(chunk)
                         self.wfile.flush()
                         sent += len(chunk)
-                except (BrokenPipeError, ConnectionResetError, socket.timeout):
+                except (TimeoutError, BrokenPipeError, ConnectionResetError):
                     pass
                 finally:
                     server.sent[self.path] = sent

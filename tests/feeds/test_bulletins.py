@@ -28,8 +28,12 @@ def wire(clock: VirtualClock, every_minutes: int = 20) -> Route:
     def body() -> bytes:
         n = int((clock.now() - NOW).total_seconds() // (every_minutes * 60))
         entries = [
-            Entry(f"s{i}", f"Story {i}", f"<p>Story {i} happened. It is {i}% done.</p>",
-                  NOW + timedelta(minutes=every_minutes * i))  # fmt: skip
+            Entry(
+                f"s{i}",
+                f"Story {i}",
+                f"<p>Story {i} happened. It is {i}% done.</p>",
+                NOW + timedelta(minutes=every_minutes * i),
+            )  # fmt: skip
             for i in range(n, max(-1, n - 30), -1)
         ]
         return rss(entries)
@@ -118,9 +122,13 @@ def test_a_rendered_bulletin_carries_local_images_and_is_announced(
     server.routes["/pic.png"] = Route((pictures / "a.png").read_bytes(), content_type="image/png")
     t = clock.now()
     server.routes["/f"] = Route(
-        rss([Entry("1", "Local picture", "<p>One.</p>", t, image=str(pictures / "a.png")),
-             Entry("2", "Outside picture", "<p>Two.</p>", t, image=str(tmp_path / "outside.png")),
-             Entry("3", "Remote picture", "<p>Three.</p>", t, image=server.url("/pic.png"))])  # fmt: skip
+        rss(
+            [
+                Entry("1", "Local picture", "<p>One.</p>", t, image=str(pictures / "a.png")),
+                Entry("2", "Outside picture", "<p>Two.</p>", t, image=str(tmp_path / "outside.png")),
+                Entry("3", "Remote picture", "<p>Three.</p>", t, image=server.url("/pic.png")),
+            ]
+        )  # fmt: skip
     )
     receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()

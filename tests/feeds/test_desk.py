@@ -44,7 +44,9 @@ def test_formats_and_a_mandarin_feed_become_speakable_stories(
     server.routes["/rss"] = Route(rss([Entry("r", "Rates <b>up</b>", "<p>Rates rose 0.25% on 14 March 2025.</p>", t)]))
     server.routes["/atom"] = Route(atom([Entry("a", "Atom story", "<p>It cost $3.20.</p>", t)]))
     server.routes["/json"] = Route(json_feed([Entry("j", "JSON story", "<p>About 1,200 people.</p>", t)]))
-    zh = Entry("z", "央行降息", "<p>记者 张三</p><p>中国人民银行宣布下调利率0.25个百分点，自2025年3月14日起执行。</p>", t)
+    zh = Entry(
+        "z", "央行降息", "<p>记者 张三</p><p>中国人民银行宣布下调利率0.25个百分点，自2025年3月14日起执行。</p>", t
+    )
     server.routes["/zh"] = Route(rss([zh], language="zh-cn"))
     desk = make_desk(
         [{"name": n, "url": server.url(f"/{n}"), "to": ["queue", "ticker"]} for n in ("rss", "atom", "json", "zh")]
@@ -76,8 +78,18 @@ def test_rules_keywords_age_and_max_per_poll(
     ]
     server.routes["/f"] = Route(rss(entries))
     desk = make_desk(
-        [{"name": "w", "url": server.url("/f"), "to": ["queue"], "include": ["election"], "exclude": ["sport"],
-          "max_age_hours": 24, "max_per_poll": 2, "priority": 7}]  # fmt: skip
+        [
+            {
+                "name": "w",
+                "url": server.url("/f"),
+                "to": ["queue"],
+                "include": ["election"],
+                "exclude": ["sport"],
+                "max_age_hours": 24,
+                "max_per_poll": 2,
+                "priority": 7,
+            }
+        ]  # fmt: skip
     )
     (report,) = desk.poll()
     assert [s.title for s in report.new] == ["Election results", "Election recount"]
@@ -88,10 +100,14 @@ def test_rules_keywords_age_and_max_per_poll(
     assert again.new == () and again.skipped == 0
 
 
-def test_the_ticker_follows_the_newest_headlines(server: FeedServer, make_desk: DeskFactory, clock: VirtualClock) -> None:
+def test_the_ticker_follows_the_newest_headlines(
+    server: FeedServer, make_desk: DeskFactory, clock: VirtualClock
+) -> None:
     shown: list[list[str]] = []
     server.routes["/f"] = Route(rss(numbered(3, at=clock.now())))
-    desk = make_desk([{"name": "w", "url": server.url("/f"), "to": ["ticker"], "interval_s": 60}], set_ticker=shown.append)
+    desk = make_desk(
+        [{"name": "w", "url": server.url("/f"), "to": ["ticker"], "interval_s": 60}], set_ticker=shown.append
+    )
     desk.poll()
     assert shown == [["Story 2 headline", "Story 1 headline", "Story 0 headline"]]
     desk.poll()  # nothing new: the ticker is not set again
@@ -133,8 +149,13 @@ def test_the_content_policy_holds_and_refuses(
 ) -> None:
     t = clock.now()
     server.routes["/f"] = Route(
-        rss([Entry("1", "Fine story", "<p>ok</p>", t), Entry("2", "Doubtful story", "<p>hm</p>", t),
-             Entry("3", "Banned story", "<p>no</p>", t)])  # fmt: skip
+        rss(
+            [
+                Entry("1", "Fine story", "<p>ok</p>", t),
+                Entry("2", "Doubtful story", "<p>hm</p>", t),
+                Entry("3", "Banned story", "<p>no</p>", t),
+            ]
+        )  # fmt: skip
     )
     seen: list[tuple[str, str]] = []
 

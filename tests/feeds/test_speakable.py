@@ -24,8 +24,12 @@ from anchor.speech.espeak import EspeakBackend
         ("At 10:30 a.m. and 18:00.", "At ten thirty A M and six P M."),
         ("Lows of -5°C and 80 km/h winds.", "Lows of minus five degrees Celsius and eighty kilometres per hour winds."),
         ("It grew 3-5% from 2020-2025.", "It grew three to five per cent from twenty twenty to twenty twenty-five."),
-        ("1,234,567 people came in 2008.", "one million two hundred and thirty-four thousand five hundred and sixty-seven people came in two thousand and eight."),
+        (
+            "1,234,567 people came in 2008.",
+            "one million two hundred and thirty-four thousand five hundred and sixty-seven people came in two thousand and eight.",
+        ),
         ("The 21st time in the 1990s.", "The twenty-first time in the nineteen nineties."),
+        ("Its 1,000,000th book.", "Its one millionth book."),
         ("Dr. Smith vs. Mr. Jones, etc.", "Doctor Smith versus Mister Jones, et cetera."),
         ("1 km, 2 kg & 3 GB.", "one kilometre, two kilograms and three gigabytes."),
     ],
