@@ -144,6 +144,7 @@ class NewsDesk:
                            "bulletins", "bulletins_skipped", "bulletins_failed")
         }  # fmt: skip
         self.error: BaseException | None = None
+        self._closers: list[Callable[[], None]] = []
 
     @classmethod
     def for_channel(
@@ -155,11 +156,16 @@ class NewsDesk:
     ) -> NewsDesk:
         """A desk storing its state in the channel database `db_path`; `hooks` as for the constructor.
         With `feeds.rewrite.enabled` and no `rewrite` hook, the configured endpoint is used."""
+        rewriter = None
         if feeds.rewrite.enabled and "rewrite" not in hooks:
             from anchor.feeds.rewrite import Rewriter
 
-            hooks["rewrite"] = Rewriter(feeds.rewrite).rewrite
-        return cls(StoryStore(db_path), feeds, bulletins, **hooks)
+            rewriter = Rewriter(feeds.rewrite)
+            hooks["rewrite"] = rewriter.rewrite
+        desk = cls(StoryStore(db_path), feeds, bulletins, **hooks)
+        if rewriter is not None:
+            desk._closers.append(rewriter.close)
+        return desk
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -182,6 +188,9 @@ class NewsDesk:
         self._pool.shutdown(wait=True, cancel_futures=True)
         if self._own_fetcher:
             self.fetcher.close()
+        for close in self._closers:
+            close()
+        self._closers.clear()
         self.store.close()
 
     def __enter__(self) -> NewsDesk:
