@@ -11,3 +11,7 @@ for r in example zh vertical; do
   .venv/bin/anchor render "config/rundown.$r.yaml" -o "out/bulletin_$r.mp4"
   echo "sample bulletin: $(pwd)/out/bulletin_$r.mp4 (captions: out/bulletin_$r.srt, out/bulletin_$r.vtt)"
 done
+# A bulletin assembled from the bundled sample wire (config/feeds/), as the hourly bulletin of a
+# feed-driven channel would be: `anchor live config/channel.feeds.yaml` runs that channel itself.
+.venv/bin/anchor feeds bulletin --channel config/channel.feeds.yaml -o out/bulletin_feeds.mp4
+echo "feed bulletin: $(pwd)/out/bulletin_feeds.mp4"

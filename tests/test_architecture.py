@@ -1,7 +1,8 @@
 """The house rules about who may import whom, checked on every module (function-level imports included).
 
 The flow is one way: speech -> lipsync -> face -> studio -> program; live and jobs use program and
-never each other; api and cli sit on top; streaming (transports) never imports anchor.
+never each other; api and cli sit on top; streaming (transports) never imports anchor. feeds (news
+sources) feed the live queue: they use its items and rundowns, and get rendering through a hook.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "anchor.face": ("anchor.studio", "anchor.program", "anchor.live", "anchor.jobs", "anchor.api", "anchor.cli"),
     "anchor.studio": ("anchor.program", "anchor.live", "anchor.jobs", "anchor.api", "anchor.cli"),
     "anchor.program": ("anchor.live", "anchor.jobs", "anchor.api", "anchor.cli"),
+    "anchor.feeds": ("anchor.face", "anchor.studio", "anchor.program", "anchor.live.channel", "anchor.jobs", "anchor.api", "anchor.cli"),
     "anchor.live": ("anchor.jobs", "anchor.api", "anchor.cli"),
     "anchor.jobs": ("anchor.live", "anchor.api", "anchor.cli"),
     "anchor.api": ("anchor.cli",),

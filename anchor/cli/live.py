@@ -32,13 +32,13 @@ def live(
     with errors():
         cfg = load_channel_config(channel_file)
         runtime = build_channel(Pipeline(settings), cfg)
-    channel, queue, broadcaster = runtime.channel, runtime.queue, runtime.broadcaster
+    channel, broadcaster = runtime.channel, runtime.broadcaster
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     channel.listeners.append(lambda e: console.print(f"[dim]frame {e.frame}[/] item {e.item_id} {e.kind} {e.reason}"))
     api = ApiServer(channel_app(channel, cfg.control.api_key, broadcaster), cfg.control.host, cfg.control.port)
     try:
-        with channel, api:
+        with runtime, api:
             out.print(
                 f"channel {cfg.name!r} on air: {len(cfg.outputs)} RTMP output(s), queue {cfg.queue_db}, "
                 f"control API http://{cfg.control.host}:{cfg.control.port}/",
@@ -47,8 +47,6 @@ def live(
             stop.wait(seconds)
     except KeyboardInterrupt:
         pass
-    finally:
-        queue.close()
     if channel.error is not None:
         console.print(f"[bold red]channel stopped:[/] {channel.error}")
         raise typer.Exit(1)

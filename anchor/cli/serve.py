@@ -62,8 +62,7 @@ def serve(
         )
     with contextlib.ExitStack() as stack:
         for runtime in runtimes:
-            stack.callback(runtime.close)
-            stack.enter_context(runtime.channel)
+            stack.enter_context(runtime)
             console.print(f"channel {runtime.config.name!r} on air; control API at /v1/channels/{runtime.config.name}")
         uvicorn.run(
             application, host=api.host, port=api.port, log_level="info" if verbose else "warning", access_log=verbose

@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from anchor.errors import InputError
+from anchor.feeds.config import BulletinConfig, FeedsConfig
 
 
 class OutputConfig(BaseModel):
@@ -86,6 +87,19 @@ class ChannelConfig(BaseModel):
     )
     control: ControlConfig = Field(default_factory=ControlConfig)
     webrtc: WebRtcConfig = Field(default_factory=WebRtcConfig)
+    feeds: FeedsConfig = Field(
+        default_factory=FeedsConfig,
+        description="News sources (a list, or a mapping with `sources:`); see config/feeds/.",
+    )
+    bulletins: list[BulletinConfig] = Field(default_factory=list, description="Bulletins on a schedule.")
+
+    @field_validator("bulletins")
+    @classmethod
+    def _unique_bulletins(cls, v: list[BulletinConfig]) -> list[BulletinConfig]:
+        names = [b.name for b in v]
+        if len(set(names)) != len(names):
+            raise ValueError("bulletin names must be unique (give each a `name`)")
+        return v
 
 
 def load_channel_config(path: Path) -> ChannelConfig:

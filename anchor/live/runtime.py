@@ -1,13 +1,18 @@
-"""Building a channel from its channel file: queue, avatar, outputs, WebRTC, the Channel itself."""
+"""Building a channel from its channel file: queue, avatar, outputs, WebRTC, the news desk, the Channel itself."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from anchor.feeds.desk import NewsDesk
+from anchor.feeds.stories import StoryStore
 from anchor.live.channel import Channel
 from anchor.live.config import ChannelConfig
 from anchor.live.store import ScriptQueue
+from anchor.program.bulletin import render_rundown
 from anchor.program.pipeline import Pipeline
+from anchor.rundown.model import Rundown
 from streaming.clock import SystemClock
 from streaming.outputs import Sink
 from streaming.rtmp import RtmpSink
@@ -16,15 +21,48 @@ from streaming.webrtc import IceServer, WebRtcBroadcaster, pin_host_addresses
 
 @dataclass
 class ChannelRuntime:
-    """A channel and what it owns; close() after the channel has stopped."""
+    """A channel and what it owns. As a context manager: starts the channel, then the news desk
+    (after the queue has recovered); on exit stops the desk, the channel, and closes the queue."""
 
     config: ChannelConfig
     channel: Channel
     queue: ScriptQueue
     broadcaster: WebRtcBroadcaster | None
+    desk: NewsDesk | None = None
 
-    def close(self) -> None:
-        self.queue.close()
+    def __enter__(self) -> ChannelRuntime:
+        self.channel.start()
+        if self.desk is not None:
+            self.desk.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self.desk is not None:
+                self.desk.stop()
+            self.channel.stop()
+        finally:
+            self.queue.close()
+
+
+def news_desk(pipeline: Pipeline, cfg: ChannelConfig, queue: ScriptQueue, channel: Channel) -> NewsDesk | None:
+    """The channel's news desk (not started), or None when no feed or bulletin is configured or added."""
+    if not cfg.feeds.sources and not cfg.bulletins:
+        with StoryStore(cfg.queue_db) as store:
+            if not store.added_sources():
+                return None
+
+    def render(rundown: Rundown, output: Path) -> object:
+        return render_rundown(pipeline, rundown, output)
+
+    return NewsDesk.for_channel(
+        cfg.queue_db,
+        cfg.feeds,
+        cfg.bulletins,
+        queue=queue,
+        set_ticker=channel.set_ticker,
+        render=render if any(b.render for b in cfg.bulletins) else None,
+    )
 
 
 def build_channel(pipeline: Pipeline, cfg: ChannelConfig) -> ChannelRuntime:
@@ -49,4 +87,4 @@ def build_channel(pipeline: Pipeline, cfg: ChannelConfig) -> ChannelRuntime:
         width=cfg.width, height=cfg.height, fps=cfg.fps, recover=cfg.recover, idle_playlist=playlist,
         idle_motion=cfg.idle.motion, ticker=cfg.ticker,
     )  # fmt: skip
-    return ChannelRuntime(cfg, channel, queue, broadcaster)
+    return ChannelRuntime(cfg, channel, queue, broadcaster, news_desk(pipeline, cfg, queue, channel))
