@@ -27,6 +27,7 @@ import numpy as np
 from anchor.config import ListenSettings
 from anchor.errors import BackendError, InputError, MissingDependencyError
 from anchor.speech.base import PhonemeEvent, SentenceSpan, Speech, WordEvent
+from anchor.speech.resample import resample
 from anchor.speech.text import collapse_whitespace, is_cjk, sentence_bounds, word_tokens
 from anchor.timebase import PROGRAM_RATE
 
@@ -60,10 +61,8 @@ class HeardSpeech:
 
 def to_asr_rate(pcm48k: np.ndarray) -> np.ndarray:
     """48 kHz int16 -> 16 kHz float32 in [-1, 1]."""
-    from scipy.signal import resample_poly
-
     x = np.asarray(pcm48k, np.float32) / 32768.0
-    return resample_poly(x, 1, PROGRAM_RATE // ASR_RATE).astype(np.float32)
+    return resample(x, PROGRAM_RATE, ASR_RATE).astype(np.float32)
 
 
 def whisper_files(model: str = "base") -> dict[str, bytes]:

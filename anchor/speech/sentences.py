@@ -16,6 +16,7 @@ import numpy as np
 
 from anchor.errors import BackendError
 from anchor.speech.base import PhonemeEvent, SentenceSpan, Speech, WordEvent
+from anchor.speech.resample import to_program_rate
 from anchor.speech.text import collapse_whitespace
 from anchor.timebase import PROGRAM_RATE
 
@@ -102,9 +103,7 @@ def join_speech(pieces: list[Speech]) -> Speech:
 def native_to_program(audio: np.ndarray) -> np.ndarray:
     """24 kHz float audio in [-1, 1] -> 48 kHz int16 (exactly two program samples per native one,
     so native timings double exactly); loud output is scaled down rather than clipped."""
-    from scipy.signal import resample_poly
-
-    y = resample_poly(np.asarray(audio, np.float64), PROGRAM_RATE // 24000, 1)
+    y = to_program_rate(np.asarray(audio, np.float64), 24000)
     peak = float(np.abs(y).max()) if y.size else 0.0
     gain = 0.97 / peak if peak > 0.97 else 1.0
     return np.clip(np.rint(y * gain * 32767), -32768, 32767).astype(np.int16)
