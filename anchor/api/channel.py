@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 
 from anchor.api.auth import KeyRing
-from anchor.api.errors import install_error_handlers
+from anchor.api.errors import ApiError, install_error_handlers
 from anchor.api.metrics import channel_registry
 from anchor.api.pages import mount_static, pages_router
 from anchor.api.whep import whep_router
@@ -56,10 +56,12 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
 
     @guarded.get("/queue")
     def list_queue(history: int = 0) -> dict[str, Any]:
+        """Waiting and playing items (each with how far its preparation is), and recent history."""
         items = queue.list()
         done = queue.history(history) if history else []
+        preparing = channel.preparation()
         return {
-            "items": [i.model_dump(mode="json") for i in items],
+            "items": [{**i.model_dump(mode="json"), "preparation": preparing.get(i.id)} for i in items],
             "history": [i.model_dump(mode="json") for i in done],
         }
 
@@ -85,7 +87,22 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
 
     @guarded.delete("/queue/{item_id}")
     def delete_item(item_id: int) -> dict[str, Any]:
-        return queue.remove(item_id).model_dump(mode="json")
+        """Remove a waiting item (its preparation stops); the item on air is stopped instead (skipped)."""
+        item = queue.get(item_id)
+        if item.state == "playing" and channel.timeline.current_key == item_id:
+            channel.skip()
+            return {**item.model_dump(mode="json"), "stopping": True}
+        removed = queue.remove(item_id).model_dump(mode="json")
+        channel.nudge()
+        return removed
+
+    @guarded.post("/skip")
+    def skip() -> dict[str, Any]:
+        """Stop the item on air at the next frame; it is marked skipped and the queue goes on."""
+        key = channel.skip()
+        if key is None:
+            raise ApiError(409, "nothing is on air to skip", field="item")
+        return {"skipped": key}
 
     @guarded.post("/say-now", status_code=202)
     def say_now(body: SayNow) -> dict[str, Any]:

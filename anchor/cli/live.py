@@ -112,7 +112,33 @@ def queue_ls(channel: Path = ChannelArg, history: int = typer.Option(5, help="Fi
 def queue_rm(
     item_id: int = typer.Argument(..., help="Item id (see `anchor queue ls`)."), channel: Path = ChannelArg
 ) -> None:
-    """Remove a queued item (a playing item cannot be removed; it finishes or is interrupted)."""
+    """Remove a waiting item (to stop the item on air, use `anchor queue skip`)."""
     with errors(), _queue(channel) as q:
         q.remove(item_id)
     out.print(f"removed item {item_id}")
+
+
+@queue_app.command("skip")
+def queue_skip(channel: Path = ChannelArg) -> None:
+    """Stop the item on air now (through the running channel's control API); the queue goes on."""
+    import httpx
+
+    from anchor.errors import BackendError
+    from anchor.live.config import load_channel_config
+
+    with errors():
+        cfg = load_channel_config(channel)
+        url = f"http://{cfg.control.host}:{cfg.control.port}/skip"
+        headers = {"Authorization": f"Bearer {cfg.control.api_key}"} if cfg.control.api_key else {}
+        try:
+            r = httpx.post(url, headers=headers, timeout=5)
+        except httpx.HTTPError as e:
+            raise BackendError(
+                f"the channel's control API at {url} does not answer ({e}); is `anchor live` running?"
+            ) from e
+        if r.status_code == 409:
+            out.print("nothing is on air to skip")
+            return
+        if r.status_code != 200:
+            raise BackendError(f"the channel refused: {r.status_code} {r.text}")
+    out.print(f"skipped item {r.json()['skipped']}")

@@ -82,6 +82,10 @@ class ChannelConfig(BaseModel):
     outputs: list[OutputConfig] = Field(default_factory=list)
     idle: IdleConfig = Field(default_factory=IdleConfig)
     recover: Literal["replay", "skip"] = "replay"
+    interrupt_policy: Literal["skip", "resume"] = Field(
+        "skip",
+        description="What happens to an item cut by an interrupt: skip it, or resume it from the sentence it was cut in.",
+    )
     ticker: list[str] = Field(
         default_factory=list, description="Ticker items scrolling under the anchor (empty: none)."
     )

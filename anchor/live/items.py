@@ -30,14 +30,14 @@ TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
     "queued": frozenset({"preparing", "skipped", "failed"}),
     "preparing": frozenset({"ready", "skipped", "failed"}),
     "ready": frozenset({"playing", "skipped", "failed"}),
-    "playing": frozenset({"played", "skipped", "failed"}),
+    "playing": frozenset({"played", "skipped", "failed", "ready"}),
     "played": frozenset(),
     "failed": frozenset(),
     "skipped": frozenset(),
 }
-"""Transitions the channel may request. Two more exist only inside the queue: an edit sends a
-preparing/ready item back to queued (its preparation is stale), and crash recovery sends
-preparing/ready/playing items back to queued."""
+"""Transitions the channel may request (playing -> ready: an interrupted item that will resume).
+Two more exist only inside the queue: an edit sends a preparing/ready item back to queued (its
+preparation is stale), and crash recovery sends preparing/ready/playing items back to queued."""
 
 
 def check_transition(item_id: int, old: ItemState, new: ItemState) -> None:

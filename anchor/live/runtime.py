@@ -85,6 +85,6 @@ def build_channel(pipeline: Pipeline, cfg: ChannelConfig) -> ChannelRuntime:
     channel = Channel(
         pipeline, queue, avatar, sinks, SystemClock(),
         width=cfg.width, height=cfg.height, fps=cfg.fps, recover=cfg.recover, idle_playlist=playlist,
-        idle_motion=cfg.idle.motion, ticker=cfg.ticker,
+        idle_motion=cfg.idle.motion, ticker=cfg.ticker, interrupt_policy=cfg.interrupt_policy,
     )  # fmt: skip
     return ChannelRuntime(cfg, channel, queue, broadcaster, news_desk(pipeline, cfg, queue, channel))

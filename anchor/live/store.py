@@ -351,6 +351,17 @@ class ScriptQueue:
         """The item could not be prepared or played; `reason` says why."""
         return self._transition(item_id, "failed", reason=reason)
 
+    def resume_later(self, item_id: int) -> Item:
+        """A playing item was interrupted and will go on from where it was cut: it waits, ready, first in
+        line (after the interrupt that cut it). A restart replays it from its start."""
+        with self._write() as db:
+            item = self._get(db, item_id)
+            check_transition(item_id, item.state, "ready")
+            lane = [i for i in self._pending_main(db) if i.id != item_id]
+            _set(db, item_id, {"state": "ready", "reason": "interrupted; resumes after the interruption"})
+            self._renumber(db, [self._get(db, item_id), *lane])
+            return self._get(db, item_id)
+
     def mark_skipped(self, item_id: int, reason: str = "skipped by operator") -> Item:
         """The item will not (or no longer) play; `reason` says why."""
         return self._transition(item_id, "skipped", reason=reason)

@@ -27,7 +27,7 @@ from anchor.program.segment import Segment
 from anchor.program.timeline import ProgramTimeline
 from anchor.rundown.model import Rundown, Story
 from anchor.rundown.ssml import split_breaks
-from anchor.speech.base import Speech, join_speech
+from anchor.speech.base import Speech
 from anchor.speech.text import detect_language
 from anchor.studio import graphics as g
 from anchor.studio.backdrop import solid_background, studio_backdrop
@@ -93,37 +93,31 @@ class RenderResult:
         return self.frames / self.fps
 
 
-def speak_story(
-    pipeline: Pipeline, story: Story, field: str, voice: str | None, rate: int | None
-) -> tuple[Speech, str]:
-    """Synthesize a story's text with its <break/> pauses; returns the speech and the clean text."""
+def story_segment(
+    pipeline: Pipeline, story: Story, fps: int, field: str, voice: str | None, rate: int | None, key: int = 0
+) -> tuple[Segment, str]:
+    """A story's Segment and its clean text: spoken text (sentence by sentence, with its <break/>
+    pauses), or its recorded voice (with what was heard as its text)."""
+    if story.audio is not None:
+        heard = pipeline.listen(story.audio, language=story.language, field=f"{field}.audio")
+        return pipeline.segment(heard.speech, fps, key=key), heard.text
     assert story.text is not None
     clean, pieces = split_breaks(story.text, field=f"{field}.text")
     language = story.language or detect_language(clean)
-    parts: list[tuple[Speech, int, int]] = []
-    used_voice = voice or ""
+    parts: list[Segment] = []
+    offsets: list[int] = []
     for piece in pieces:
-        pause = round(piece.pause_ms * PROGRAM_RATE / 1000)
-        if not piece.text.strip():
-            parts.append((Speech(np.zeros(0, np.int16), language, used_voice), pause, piece.offset))
-            continue
-        try:
-            sp = pipeline.speak(piece.text, language=language, voice=voice, rate=rate)
-        except InputError as e:
-            raise InputError(str(e), field=f"{field}.{e.field or 'text'}") from None
-        used_voice = sp.voice
-        parts.append((sp, pause, piece.offset))
-    return join_speech(parts, language, used_voice), clean
-
-
-def story_speech(
-    pipeline: Pipeline, story: Story, where: str, locale: str, voice: str | None, rate: int | None
-) -> tuple[Speech, str]:
-    """A story's speech (spoken text, or its recorded voice) and its clean text (for a recording, what was heard)."""
-    if story.audio is not None:
-        heard = pipeline.listen(story.audio, language=story.language, field=f"{where}.audio")
-        return heard.speech, heard.text
-    return speak_story(pipeline, story, where, voice, rate)
+        if piece.text.strip():
+            try:
+                spoken = pipeline.text_segment(piece.text, fps, language=language, voice=voice, rate=rate)
+            except InputError as e:
+                raise InputError(str(e), field=f"{field}.{e.field or 'text'}") from None
+            parts.append(spoken)
+            offsets.append(piece.offset)
+        if piece.pause_ms:
+            parts.append(Segment.silence(round(piece.pause_ms * PROGRAM_RATE / 1000), fps, language, voice or ""))
+            offsets.append(0)
+    return Segment.join(parts, key=key, char_offsets=offsets), clean
 
 
 def _layout_for(rundown: Rundown, aspect: str | None, resolution: int | None) -> tuple[Layout, int]:
@@ -210,8 +204,8 @@ def render_rundown(
         if progress:
             progress("speech", i, 0.0)
         where = f"stories[{i}]"
-        speech, clean = story_speech(pipeline, s, where, locale, s.voice or prog.voice, s.rate or prog.rate)
-        segment = pipeline.segment(speech, fps, key=i)
+        segment, clean = story_segment(pipeline, s, fps, where, s.voice or prog.voice, s.rate or prog.rate, key=i)
+        speech = segment.speech
         frames = segment.frames + round(s.pause_after * fps)
         plan = StoryPlan(i, s, segment, at, frames, clean, s.avatar or default_avatar)
         plan.cues = build_cues(clean, speech.words, fps, offset=at * spf) if clean else []

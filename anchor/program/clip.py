@@ -86,14 +86,17 @@ def say(pipeline: Pipeline, request: SayRequest, progress: Progress | None = Non
     said = request.text
     if request.audio is not None:
         heard = pipeline.listen(request.audio, language=request.language, text=request.text)
-        speech, said = heard.speech, heard.text
+        said = heard.text
+        if progress:
+            progress("lipsync", 0.0)
+        segment = pipeline.segment(heard.speech, fps)
     else:
-        speech = pipeline.speak(
-            request.text, language=request.language, voice=request.voice, rate=request.rate, pitch=request.pitch
+        segment = pipeline.text_segment(
+            request.text, fps, language=request.language, voice=request.voice, rate=request.rate, pitch=request.pitch
         )
-    if progress:
-        progress("lipsync", 0.0)
-    segment = pipeline.segment(speech, fps)
+        if progress:
+            progress("lipsync", 1.0)
+    speech = segment.speech
 
     placement = presenter_placement(avatar, width, height)
     renderer = pipeline.renderer(avatar, placement.scale)

@@ -9,6 +9,7 @@ recordings and renderers from avatar packs.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from anchor.config import BUILTIN_AVATARS, Settings
@@ -69,6 +70,35 @@ class Pipeline:
     def segment(self, speech: Speech, fps: int, *, key: int = 0, title: str | None = None) -> Segment:
         """`speech` with its planned mouth, on the frame grid."""
         return Segment.of(speech, self.planner.track(speech, fps), key=key, title=title)
+
+    def speak_pieces(
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        voice: str | None = None,
+        rate: int | None = None,
+        pitch: int | None = None,
+    ) -> Iterator[Speech]:
+        """`text` spoken piece by piece (a sentence each where the backend streams)."""
+        return self.speech.synthesize_sentences(text, language=language, voice=voice, rate=rate, pitch=pitch)
+
+    def text_segment(
+        self,
+        text: str,
+        fps: int,
+        *,
+        language: str | None = None,
+        voice: str | None = None,
+        rate: int | None = None,
+        pitch: int | None = None,
+        key: int = 0,
+        title: str | None = None,
+    ) -> Segment:
+        """`text` as one Segment made sentence by sentence: each sentence's mouth planned on its own and
+        laid on its own frames — exactly what a live channel airs piece by piece."""
+        pieces = self.speak_pieces(text, language=language, voice=voice, rate=rate, pitch=pitch)
+        return Segment.join([self.segment(p, fps) for p in pieces], key=key, title=title)
 
     def speak(
         self,
