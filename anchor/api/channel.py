@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -20,6 +21,7 @@ from anchor.api.metrics import channel_registry
 from anchor.api.pages import mount_static, pages_router
 from anchor.api.whep import whep_router
 from anchor.live.channel import Channel
+from anchor.live.config import OutputConfig
 from anchor.live.items import ItemIn
 from streaming.webrtc import WebRtcBroadcaster
 
@@ -109,6 +111,28 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
         item = queue.add(ItemIn.parse({**body.model_dump(), "mode": "interrupt"}))
         channel.nudge()
         return item.model_dump(mode="json")
+
+    @guarded.get("/outputs")
+    def list_outputs() -> dict[str, Any]:
+        """The RTMP outputs (stream keys never shown), each enabled or stopped, with its state."""
+        return {"outputs": [asdict(o) for o in channel.output_set.list()]}
+
+    @guarded.post("/outputs", status_code=201)
+    def add_output(body: OutputConfig) -> dict[str, Any]:
+        """Start pushing to another rtmp:// URL (lasts until the channel stops; the channel file is permanent)."""
+        return asdict(channel.output_set.add(body))
+
+    @guarded.delete("/outputs/{output_id}")
+    def remove_output(output_id: str) -> dict[str, Any]:
+        return asdict(channel.output_set.remove(output_id))
+
+    @guarded.post("/outputs/{output_id}/stop")
+    def stop_output(output_id: str) -> dict[str, Any]:
+        return asdict(channel.output_set.stop(output_id))
+
+    @guarded.post("/outputs/{output_id}/start")
+    def start_output(output_id: str) -> dict[str, Any]:
+        return asdict(channel.output_set.start(output_id))
 
     @guarded.post("/pause")
     def pause() -> dict[str, Any]:

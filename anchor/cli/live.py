@@ -38,7 +38,7 @@ def live(
     channel.listeners.append(lambda e: console.print(f"[dim]frame {e.frame}[/] item {e.item_id} {e.kind} {e.reason}"))
     api = ApiServer(channel_app(channel, cfg.control.api_key, broadcaster), cfg.control.host, cfg.control.port)
     try:
-        with runtime, api:
+        with api, runtime:  # the channel stops first: its viewers and event streams close while the API still runs
             out.print(
                 f"channel {cfg.name!r} on air: {len(cfg.outputs)} RTMP output(s), queue {cfg.queue_db}, "
                 f"control API http://{cfg.control.host}:{cfg.control.port}/",

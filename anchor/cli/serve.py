@@ -65,7 +65,12 @@ def serve(
             stack.enter_context(runtime)
             console.print(f"channel {runtime.config.name!r} on air; control API at /v1/channels/{runtime.config.name}")
         uvicorn.run(
-            application, host=api.host, port=api.port, log_level="info" if verbose else "warning", access_log=verbose
+            application,
+            host=api.host,
+            port=api.port,
+            log_level="info" if verbose else "warning",
+            access_log=verbose,
+            timeout_graceful_shutdown=2,
         )
 
 

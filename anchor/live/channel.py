@@ -21,9 +21,11 @@ import numpy as np
 from anchor.errors import AnchorError, NotFoundError
 from anchor.face.avatar import AvatarPack
 from anchor.face.base import MotionControl
+from anchor.live.config import OutputConfig
 from anchor.live.events import Event, EventHub
 from anchor.live.governor import GovernorStats, RenderGovernor
 from anchor.live.items import Item
+from anchor.live.outputs import OutputSet
 from anchor.live.preparation import Preparation, Preparer
 from anchor.live.store import ScriptQueue
 from anchor.program.pipeline import Pipeline
@@ -33,6 +35,7 @@ from anchor.studio.presenter import PresenterShot, presenter_placement
 from streaming.clock import Clock
 from streaming.outputs import NetworkOutput, OutputStatus, Sink, ViewerFanout
 from streaming.pacer import FramePacer
+from streaming.rtmp import RtmpSink
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +91,16 @@ class Channel:
         idle_motion: float = 1.0,
         ticker: Sequence[str] = (),
         interrupt_policy: Literal["skip", "resume"] = "skip",
+        outputs: Sequence[OutputConfig] = (),
     ) -> None:
         self.pipeline = pipeline
         self.queue = queue
         self.sinks = list(sinks)
+
+        def open_output(o: OutputConfig) -> RtmpSink:
+            return RtmpSink(o.url, width, height, fps, video_bitrate=o.video_bitrate, preset=o.preset)
+
+        self.output_set = OutputSet(open_output)
         self.clock = clock
         self.fps = fps
         self.idle_playlist = idle_playlist
@@ -123,8 +132,12 @@ class Channel:
         self.hub = EventHub()
         self.listeners.append(self._publish)
         self._av_max_diff = 0.0
-        for out in self.network_outputs:
-            out.on_state(self._on_output_state)
+        for sink in self.sinks:
+            if isinstance(sink, NetworkOutput):
+                sink.on_state(self._on_output_state)
+        self.output_set.listen(self._on_output_state)
+        for o in outputs:
+            self.output_set.add(o)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -138,8 +151,9 @@ class Channel:
         return self
 
     def stop(self) -> None:
-        """Stop the air and the preparation and close the sinks (always)."""
+        """Stop the air and the preparation, end the event streams and close the sinks (always)."""
         self._stop.set()
+        self.hub.close()
         for t in self._threads:
             t.join()
         self._threads.clear()
@@ -149,6 +163,7 @@ class Channel:
                 sink.close()
             except Exception:  # one bad sink must not keep the others open
                 log.exception("closing sink %r failed", sink)
+        self.output_set.close()
 
     def __enter__(self) -> Channel:
         return self.start()
@@ -191,7 +206,7 @@ class Channel:
 
     @property
     def network_outputs(self) -> list[NetworkOutput]:
-        return [s for s in self.sinks if isinstance(s, NetworkOutput)]
+        return [s for s in self.sinks if isinstance(s, NetworkOutput)] + list(self.output_set.sinks())
 
     def outputs(self) -> list[OutputStatus]:
         """Network outputs and their state."""
@@ -408,6 +423,8 @@ class Channel:
                 self.pacer.wait_for(frame.pts)
                 for sink in self.sinks:
                     sink.write(frame, audio)
+                for out in self.output_set.sinks():
+                    out.write(frame, audio)
         except BaseException as e:  # surfaced through `error` and the log; the owner decides
             self.error = e
             log.exception("channel stopped by an error")

@@ -15,7 +15,6 @@ from anchor.program.pipeline import Pipeline
 from anchor.rundown.model import Rundown
 from streaming.clock import SystemClock
 from streaming.outputs import Sink
-from streaming.rtmp import RtmpSink
 from streaming.webrtc import IceServer, WebRtcBroadcaster, pin_host_addresses
 
 
@@ -70,10 +69,8 @@ def build_channel(pipeline: Pipeline, cfg: ChannelConfig) -> ChannelRuntime:
     avatar = pipeline.avatar(cfg.avatar)
     cfg.queue_db.parent.mkdir(parents=True, exist_ok=True)
     queue = ScriptQueue(cfg.queue_db)
-    sinks: list[Sink] = [
-        RtmpSink(o.url, cfg.width, cfg.height, cfg.fps, video_bitrate=o.video_bitrate, preset=o.preset)
-        for o in cfg.outputs
-    ]
+
+    sinks: list[Sink] = []
     broadcaster = None
     if cfg.webrtc.enabled:
         if cfg.webrtc.host_addresses:
@@ -85,6 +82,6 @@ def build_channel(pipeline: Pipeline, cfg: ChannelConfig) -> ChannelRuntime:
     channel = Channel(
         pipeline, queue, avatar, sinks, SystemClock(),
         width=cfg.width, height=cfg.height, fps=cfg.fps, recover=cfg.recover, idle_playlist=playlist,
-        idle_motion=cfg.idle.motion, ticker=cfg.ticker, interrupt_policy=cfg.interrupt_policy,
+        idle_motion=cfg.idle.motion, ticker=cfg.ticker, interrupt_policy=cfg.interrupt_policy, outputs=cfg.outputs,
     )  # fmt: skip
     return ChannelRuntime(cfg, channel, queue, broadcaster, news_desk(pipeline, cfg, queue, channel))
