@@ -1,0 +1,46 @@
+"""Provenance pieces built from settings: the signing identity, watermarker, MP4 finalizer, verifier inputs.
+
+These are the functions the pipeline calls (jobs, program loop, channel); each takes the
+`ProvenanceSettings` part of the settings object.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from anchor.config import ProvenanceSettings
+from anchor.errors import InputError
+from anchor.provenance.c2pa_sign import ClipFacts, mp4_finalizer
+from anchor.provenance.keys import SigningIdentity, init_keys, keys_exist, load_identity
+from anchor.provenance.payload import Payload
+from anchor.provenance.watermark import Watermarker
+
+log = logging.getLogger(__name__)
+
+
+def signing_identity(p: ProvenanceSettings, *, create: bool = False) -> SigningIdentity:
+    """The configured (or local-CA) identity; with `create`, run `keys init` first when no keys exist yet."""
+    if create and p.cert_chain is None and not keys_exist(p.keys_dir):
+        init_keys(p.keys_dir, p.issuer)
+        log.warning("made a local signing CA and keys in %s (anchor keys init)", p.keys_dir)
+    return load_identity(
+        p.keys_dir, p.issuer, cert_chain=p.cert_chain, private_key=p.private_key, trust_anchors=p.trust_anchors
+    )
+
+
+def watermarker(p: ProvenanceSettings, identity: SigningIdentity, content_id: str) -> Watermarker | None:
+    """The watermarker for one output (None when the watermark is off)."""
+    if not p.watermark:
+        return None
+    return Watermarker(Payload.for_ids(p.issuer, content_id), identity.watermark_key, p.watermark_strength)
+
+
+def finalizer(p: ProvenanceSettings, identity: SigningIdentity, facts: ClipFacts) -> Callable[[Path], None] | None:
+    """The `Mp4Sink(finalize=...)` hook that signs the file (None when signing is off)."""
+    if not p.sign:
+        return None
+    if facts.issuer != p.issuer:
+        raise InputError(f"facts name issuer {facts.issuer!r}, settings {p.issuer!r}", field="issuer")
+    return mp4_finalizer(facts, identity, training_mining=p.training_mining)
