@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from anchor.api import avatars, videos
+from anchor.api import avatars, verify, videos
 from anchor.api.auth import make_rate_limiter
 from anchor.api.errors import install_error_handlers
 from anchor.config import Settings
@@ -57,6 +57,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(videos.router)
     app.include_router(avatars.router)
+    app.include_router(verify.router)
     for router, prefix in extra_routers:
         app.include_router(router, prefix=prefix)
 

@@ -7,12 +7,13 @@ These are the functions the pipeline calls (jobs, program loop, channel); each t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from anchor.config import ProvenanceSettings
 from anchor.errors import InputError
-from anchor.provenance.c2pa_sign import ClipFacts, mp4_finalizer
+from anchor.provenance.c2pa_sign import ClipFacts, Presenter, mp4_finalizer
 from anchor.provenance.keys import SigningIdentity, init_keys, keys_exist, load_identity
 from anchor.provenance.payload import Payload
 from anchor.provenance.watermark import Watermarker
@@ -44,3 +45,50 @@ def finalizer(p: ProvenanceSettings, identity: SigningIdentity, facts: ClipFacts
     if facts.issuer != p.issuer:
         raise InputError(f"facts name issuer {facts.issuer!r}, settings {p.issuer!r}", field="issuer")
     return mp4_finalizer(facts, identity, training_mining=p.training_mining)
+
+
+@dataclass(frozen=True)
+class OutputProvenance:
+    """What one output needs: the facts its manifest states, its watermarker and its Mp4Sink hook."""
+
+    facts: ClipFacts
+    watermarker: Watermarker | None
+    finalize: Callable[[Path], None] | None
+
+
+def output_provenance(
+    p: ProvenanceSettings,
+    *,
+    content_id: str,
+    presenter: Presenter,
+    scripts: Sequence[str],
+    language: str = "",
+    voice: str = "",
+    speech_backend: str = "",
+    title: str = "",
+    kind: str = "clip",
+    create_keys: bool = True,
+) -> OutputProvenance:
+    """Everything a clip or bulletin render needs: call once before rendering.
+
+    Use: `with Mp4Sink(..., finalize=prov.finalize) as sink:` and send frames through
+    `WatermarkingSink(sink, prov.watermarker)` (or call `prov.watermarker.embed(image, n)`
+    in the frame loop). Neither signing nor the watermark is silently skipped: missing keys
+    raise InputError, unless `create_keys` makes a local CA on first use.
+    """
+    identity = signing_identity(p, create=create_keys) if (p.sign or p.watermark) else None
+    wm = watermarker(p, identity, content_id) if identity is not None else None
+    facts = ClipFacts(
+        content_id=content_id,
+        issuer=p.issuer,
+        presenter=presenter,
+        scripts=tuple(scripts),
+        language=language,
+        voice=voice,
+        speech_backend=speech_backend,
+        title=title,
+        kind=kind,
+        watermark=wm.payload.hex() if wm else None,
+    )
+    fin = finalizer(p, identity, facts) if identity is not None else None
+    return OutputProvenance(facts, wm, fin)
