@@ -34,7 +34,7 @@ DETECT_SIDE = 360
 """Shorter side of the canonical picture the detector works on."""
 DETECT_CELL = CELL_AT_720 * DETECT_SIDE / 720
 TILE = int(GRID * DETECT_CELL)  # 128 px at the detector's scale
-CELLS_PER_BIT = 3
+CELLS_PER_BIT = 4
 Z_THRESHOLD = 8.0
 """Sync z-score at or above which a watermark counts as found (unmarked video measures 4-6, marked 20-28)."""
 SCALES = tuple(np.round(np.arange(0.84, 1.2001, 0.01), 4))

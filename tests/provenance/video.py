@@ -115,26 +115,39 @@ def crop(frames: Iterable[np.ndarray], fraction: float) -> Iterator[np.ndarray]:
         yield np.ascontiguousarray(out[: out.shape[0] // 2 * 2, : out.shape[1] // 2 * 2])
 
 
-def transform(name: str, src: Path, dst: Path, width: int, height: int) -> Path:
-    """Apply one named platform transformation to the video `src`; returns `dst`.
+REENCODE_BPP = 0.065
+"""Bits per pixel per frame of the lower-bitrate re-encode: 1.5 Mbps at 720p25, 375 kbps at 360p25."""
+SCALED_BPP = 0.08
+"""Of the 2/3-size copy: 820 kbps at 480p25, 205 kbps at 240p25."""
 
-    Bitrates scale with the picture area (the 720p figures: 1.0, 0.6 Mbps).
+
+def bitrate(width: int, height: int, bpp: float, fps: int = 25) -> int:
+    return int(width * height * fps * bpp)
+
+
+def transform(name: str, src: Path, dst: Path, width: int, height: int, *, bpp_scale: float = 1.0) -> Path:
+    """Apply one named platform transformation to the video `src` (width x height); returns `dst`.
+
+    reencode: H.264 at a lower bitrate; scale: to 2/3 size (720p -> 480p); crop: 5 % off the
+    width and height, kept at the cropped size; crop_rescaled: the same, scaled back up;
+    double: two generations (2/3 size, then back to full size), like a screen recapture.
+    `bpp_scale` multiplies every bitrate (the benchmark sweeps it).
     """
-    area = width * height / (1280 * 720)
-    low, lower = int(1_000_000 * area), int(600_000 * area)
-    small = (round(width * 2 / 3 / 2) * 2, round(height * 2 / 3 / 2) * 2)  # 720p -> 480p
+    small = (round(width * 2 / 3 / 2) * 2, round(height * 2 / 3 / 2) * 2)
+    full = bitrate(width, height, REENCODE_BPP * bpp_scale)
+    reduced = bitrate(*small, SCALED_BPP * bpp_scale)
     if name == "reencode":
-        return encode(dst, decode(src), bitrate=lower)
+        return encode(dst, decode(src), bitrate=full)
     if name == "scale":
-        return encode(dst, decode(src), size=small, bitrate=int(lower * 0.8))
+        return encode(dst, decode(src), size=small, bitrate=reduced)
     if name == "crop":
-        return encode(dst, crop(decode(src), 0.05), bitrate=low)
+        return encode(dst, crop(decode(src), 0.05), bitrate=full)
     if name == "crop_rescaled":
-        return encode(dst, crop(decode(src), 0.05), size=(width, height), bitrate=low)
+        return encode(dst, crop(decode(src), 0.05), size=(width, height), bitrate=full)
     if name == "double":
         mid = dst.with_name(dst.stem + ".gen1.mp4")
-        encode(mid, decode(src), size=small, bitrate=low)
-        return encode(dst, decode(mid), size=(width, height), bitrate=lower)
+        encode(mid, decode(src), size=small, bitrate=reduced)
+        return encode(dst, decode(mid), size=(width, height), bitrate=full)
     raise ValueError(f"unknown transformation {name!r}")
 
 
