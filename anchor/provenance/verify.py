@@ -55,6 +55,8 @@ class ManifestCheck:
     script_sha256: str = ""
     watermark: str | None = None
     detail: str = ""
+    assertions: dict[str, Any] = field(default_factory=dict)
+    """Every assertion of the active manifest: label -> data."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ def _describe(state: ManifestState, failures: list[str], manifest: Mapping[str, 
         presenter=dict(assertions.get(f"{LABEL}.presenter", {})),
         script_sha256=str(assertions.get(f"{LABEL}.script", {}).get("sha256", "")),
         watermark=assertions.get(f"{LABEL}.watermark", {}).get("payload"),
+        assertions={str(k): v for k, v in assertions.items()},
     )
 
 
