@@ -174,7 +174,9 @@ class ProvenanceSettings(BaseModel):
     issuer: str = Field("anchor", min_length=1, max_length=200, description="Who signs: the newsroom's name.")
     keys_dir: Path = Field(Path("var/keys"), description="`anchor keys init` writes the local CA and keys here.")
     sign: bool = Field(True, description="C2PA-sign every finished MP4; a signing failure fails the job.")
-    cert_chain: Path | None = Field(None, description="Your own signing chain (PEM, leaf first) instead of the local CA.")
+    cert_chain: Path | None = Field(
+        None, description="Your own signing chain (PEM, leaf first) instead of the local CA."
+    )
     private_key: Path | None = Field(None, description="Its private key (PEM, mode 600).")
     trust_anchors: list[Path] = Field(default_factory=list, description="More root certificates `verify` trusts.")
     known_issuers: list[str] = Field(

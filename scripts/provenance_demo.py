@@ -48,7 +48,9 @@ def main() -> None:
     prov = output_provenance(
         settings.provenance,
         content_id=content_id,
-        presenter=Presenter(avatar.name, avatar.meta.consent, avatar.meta.source, avatar.meta.licence, avatar.meta.kind),
+        presenter=Presenter(
+            avatar.name, avatar.meta.consent, avatar.meta.source, avatar.meta.licence, avatar.meta.kind
+        ),
         scripts=[args.text],
         language=speech.language,
         voice=speech.voice,
@@ -60,7 +62,9 @@ def main() -> None:
     shot = PresenterShot(width, height, place, renderer.size, label=_label(speech.language))
     v = settings.video
     meta = disclosure_tags(speech.language, content_id)
-    with Mp4Sink(args.output, width, height, v.fps, crf=v.crf, preset=v.preset, metadata=meta, finalize=prov.finalize) as sink:
+    with Mp4Sink(
+        args.output, width, height, v.fps, crf=v.crf, preset=v.preset, metadata=meta, finalize=prov.finalize
+    ) as sink:
         out = WatermarkingSink(sink, prov.watermarker) if prov.watermarker else sink
         frames = render_speech_video(speech, track, renderer, shot, out)  # type: ignore[arg-type]
     print(f"wrote {args.output} ({frames} frames, content id {content_id}, watermark {prov.facts.watermark})")

@@ -45,6 +45,7 @@ async def verify_upload(
                 out.write(chunk)
         if size == 0:
             raise ApiError(422, "file is empty (0 bytes)", field="file")
+        key: bytes | None
         try:
             ident = signing_identity(p)
             anchors, key = ident.trust_anchors, ident.watermark_key

@@ -60,15 +60,21 @@ class AsRunLog:
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
 
         self.path = Path(path)
         self._clock = clock
         self._lock = threading.Lock()
-        self._key = serialization.load_pem_private_key(identity.private_key, password=None)
+        key = serialization.load_pem_private_key(identity.private_key, password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise InputError(
+                "the as-run log is signed with ES256: the signing key must be an EC (P-256) key", field="keys"
+            )
+        self._key = key
         self.path.parent.mkdir(parents=True, exist_ok=True)
         dropped = _cut_torn_tail(self.path)
         self._seq, self._head = _last(self.path)
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - owned until close()
+        self._file = open(self.path, "a", encoding="utf-8")
         self.record(
             {
                 "event": "log.opened",
@@ -98,7 +104,7 @@ class AsRunLog:
             }
             digest = hashlib.sha256(_canonical(line)).hexdigest()
             line["hash"] = digest
-            line["sig"] = base64.b64encode(self._key.sign(bytes.fromhex(digest), ec.ECDSA(hashes.SHA256()))).decode()  # type: ignore[call-arg,union-attr]
+            line["sig"] = base64.b64encode(self._key.sign(bytes.fromhex(digest), ec.ECDSA(hashes.SHA256()))).decode()
             self._file.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
             self._file.flush()
             os.fsync(self._file.fileno())
@@ -148,7 +154,9 @@ def _last(path: Path) -> tuple[int, str]:
         last = json.loads(tail[-1])
         return int(last["seq"]), str(last["hash"])
     except (ValueError, KeyError, IndexError) as e:
-        raise InputError(f"{path} does not end with an as-run record; check it with anchor asrun verify", field="asrun") from e
+        raise InputError(
+            f"{path} does not end with an as-run record; check it with anchor asrun verify", field="asrun"
+        ) from e
 
 
 @dataclass
@@ -193,7 +201,8 @@ def verify_log(path: Path, trust_anchors: bytes) -> AsRunReport:
         raise InputError(f"no such file: {path}", field="file")
     anchors = x509.load_pem_x509_certificates(trust_anchors) if trust_anchors.strip() else []
     report = AsRunReport(str(path))
-    prev, expect_seq, public_key = GENESIS, 0, None
+    prev, expect_seq = GENESIS, 0
+    public_key: ec.EllipticCurvePublicKey | None = None
 
     def problem(msg: str) -> None:
         report.ok = False
@@ -216,7 +225,8 @@ def verify_log(path: Path, trust_anchors: bytes) -> AsRunReport:
                 problem(f"line {number} (seq {seq}) was edited: its hash does not match its content")
             if line.get("event") == "log.opened":
                 cert = x509.load_pem_x509_certificates(str(line.get("certificate", "")).encode())[0]
-                public_key = cert.public_key()
+                key = cert.public_key()
+                public_key = key if isinstance(key, ec.EllipticCurvePublicKey) else None
                 report.signer = cert.subject.rfc4514_string()
                 if anchors and not _issued_by_any(cert, anchors):
                     problem(f"line {number}: the signing certificate does not chain to a trusted CA")
@@ -225,7 +235,7 @@ def verify_log(path: Path, trust_anchors: bytes) -> AsRunReport:
             else:
                 try:
                     sig = base64.b64decode(str(line.get("sig", "")))
-                    public_key.verify(sig, bytes.fromhex(digest), ec.ECDSA(hashes.SHA256()))  # type: ignore[call-arg,union-attr]
+                    public_key.verify(sig, bytes.fromhex(digest), ec.ECDSA(hashes.SHA256()))
                 except (InvalidSignature, ValueError):
                     problem(f"line {number} (seq {seq}): bad signature")
             if line.get("event") == "item.started":

@@ -140,7 +140,9 @@ def manifest_for(facts: ClipFacts, *, training_mining: str = "notAllowed") -> di
         },
     ]
     if facts.watermark:
-        assertions.append({"label": f"{LABEL}.watermark", "data": {"scheme": "anchor-luma-v1", "payload": facts.watermark}})
+        assertions.append(
+            {"label": f"{LABEL}.watermark", "data": {"scheme": "anchor-luma-v1", "payload": facts.watermark}}
+        )
     for label, data in facts.extra.items():
         assertions.append({"label": label, "data": dict(data)})
     return {
@@ -153,7 +155,7 @@ def manifest_for(facts: ClipFacts, *, training_mining: str = "notAllowed") -> di
 
 def _c2pa() -> Any:
     try:
-        import c2pa
+        import c2pa  # type: ignore[import-untyped]
     except ImportError as e:  # pragma: no cover - c2pa-python is a pinned dependency
         raise MissingDependencyError("C2PA signing needs c2pa-python: pip install c2pa-python==0.38.1") from e
     return c2pa

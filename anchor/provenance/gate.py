@@ -11,7 +11,7 @@ decided to wait before calling it.
 from __future__ import annotations
 
 from anchor.provenance.policy import ContentPolicy, PolicyDecision
-from anchor.speech.base import SpeechBackend, SpeechCapabilities, Speech, VoiceInfo
+from anchor.speech.base import Speech, SpeechBackend, SpeechCapabilities, VoiceInfo
 
 
 class PolicedSpeech:

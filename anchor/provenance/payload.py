@@ -70,9 +70,7 @@ def _parity(x: int) -> int:
 
 
 # Output symbols for (state, input bit): the register holds the input then the 6 previous bits.
-_OUT = np.array(
-    [[[_parity(((b << (_K - 1)) | s) & g) for g in _G] for b in (0, 1)] for s in range(_STATES)], np.int8
-)
+_OUT = np.array([[[_parity(((b << (_K - 1)) | s) & g) for g in _G] for b in (0, 1)] for s in range(_STATES)], np.int8)
 _NEXT = np.array([[((b << (_K - 1)) | s) >> 1 for b in (0, 1)] for s in range(_STATES)], np.int64)
 
 

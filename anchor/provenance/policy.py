@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from anchor.config import PolicySettings, TermLists
 from anchor.errors import BackendError, InputError
@@ -180,7 +180,10 @@ class ContentPolicy:
         moderation = None
         if p.moderation_url:
             moderation = ModerationClient(
-                p.moderation_url, api_key=p.moderation_api_key, model=p.moderation_model, timeout_s=p.moderation_timeout_s
+                p.moderation_url,
+                api_key=p.moderation_api_key,
+                model=p.moderation_model,
+                timeout_s=p.moderation_timeout_s,
             )
         return cls(
             block,
@@ -266,7 +269,8 @@ def _read_lists(path: Path) -> dict[str, Any]:
     for key in ("block", "review"):
         lists = data.get(key, {})
         ok = isinstance(lists, dict) and all(
-            isinstance(cats, dict) and all(isinstance(t, list) and all(isinstance(x, str) for x in t) for t in cats.values())
+            isinstance(cats, dict)
+            and all(isinstance(t, list) and all(isinstance(x, str) for x in t) for t in cats.values())
             for cats in lists.values()
         )
         if not ok:

@@ -85,7 +85,7 @@ class Verdict:
 
 def check_manifest(path: Path, trust_anchors: bytes) -> ManifestCheck:
     """Read and validate the C2PA manifest of `path` against `trust_anchors` (PEM)."""
-    import c2pa
+    import c2pa  # type: ignore[import-untyped]
 
     settings: dict[str, Any] = {"verify": {"verify_trust": True}}
     if trust_anchors:
@@ -185,12 +185,18 @@ def _combine(m: ManifestCheck, mark: Detection | None, issuer_name: str | None) 
     ours = mark is not None and mark.found and issuer_name is not None
     made = f", made {m.content.get('created')}" if m.content.get("created") else ""
     if m.state == "valid":
-        return "authentic", f"AUTHENTIC: signed by {m.signer or 'a trusted key'}{made}, not altered; {seen or 'watermark not checked'}"
+        return (
+            "authentic",
+            f"AUTHENTIC: signed by {m.signer or 'a trusted key'}{made}, not altered; {seen or 'watermark not checked'}",
+        )
     if m.state == "tampered":
         why = ", ".join(c for c in m.failures if c not in _TRUST_ONLY)
         return "tampered", f"TAMPERED: the file changed after it was signed ({why}); {seen or 'watermark not checked'}"
     if m.state == "untrusted":
-        return "untrusted", f"UNTRUSTED: intact manifest signed by {m.signer or 'an unknown key'}, not a trusted signer; {seen or 'watermark not checked'}"
+        return (
+            "untrusted",
+            f"UNTRUSTED: intact manifest signed by {m.signer or 'an unknown key'}, not a trusted signer; {seen or 'watermark not checked'}",
+        )
     if ours:
         return "copy", f"COPY: no valid manifest ({m.state}), but {seen}: a re-encoded or stripped copy of our output"
     if mark is not None and mark.found:
@@ -207,7 +213,7 @@ def local_copy(source: str, *, max_bytes: int = 2 * 2**30, timeout_s: float = 60
     with tempfile.TemporaryDirectory(prefix="anchor-verify-") as tmp:
         dest = Path(tmp) / "download.mp4"
         try:
-            with urllib.request.urlopen(source, timeout=timeout_s) as response, open(dest, "wb") as out:  # noqa: S310
+            with urllib.request.urlopen(source, timeout=timeout_s) as response, open(dest, "wb") as out:
                 copied = 0
                 while chunk := response.read(1 << 20):
                     copied += len(chunk)
@@ -229,7 +235,9 @@ def render_text(v: Verdict) -> str:
         lines.append(f"  signer:     {m.signer}")
         lines.append(f"  ai source:  {'trainedAlgorithmicMedia' if m.ai_generated else 'not declared'}")
         if m.content:
-            lines.append(f"  content id: {m.content.get('content_id')} ({m.content.get('kind')}, issuer {m.content.get('issuer')})")
+            lines.append(
+                f"  content id: {m.content.get('content_id')} ({m.content.get('kind')}, issuer {m.content.get('issuer')})"
+            )
         if m.presenter:
             lines.append(f"  presenter:  {m.presenter.get('avatar')} (consent: {m.presenter.get('consent')})")
         if m.script_sha256:
@@ -250,7 +258,9 @@ def render_text(v: Verdict) -> str:
             f"scale {w.scale:.3f}, {w.frames} frames"
         )
         if m.watermark and w.payload and m.watermark != w.payload.hex():
-            lines.append(f"  warning:    the manifest declares watermark {m.watermark}, the pixels carry {w.payload.hex()}")
+            lines.append(
+                f"  warning:    the manifest declares watermark {m.watermark}, the pixels carry {w.payload.hex()}"
+            )
     return "\n".join(lines)
 
 
@@ -268,5 +278,3 @@ def copy_upload(stream: Any, dest: Path, max_bytes: int) -> int:
                 raise InputError(f"the upload is larger than {max_bytes >> 20} MB", field="file")
             out.write(chunk)
     return size
-
-

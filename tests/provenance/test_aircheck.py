@@ -10,9 +10,9 @@ import numpy as np
 from anchor.provenance.asrun import AsRunLog, verify_log
 from anchor.provenance.c2pa_sign import ClipFacts, Presenter
 from anchor.provenance.keys import SigningIdentity
+from anchor.provenance.payload import Payload
 from anchor.provenance.sinks import AirCheckRecorder, WatermarkingSink
 from anchor.provenance.verify import check_manifest, detect_watermark
-from anchor.provenance.payload import Payload
 from anchor.provenance.watermark import Watermarker
 from streaming.frames import AudioChunk, VideoFrame
 from tests.provenance.conftest import ISSUER
@@ -34,11 +34,21 @@ def test_segments_rotate_are_signed_and_old_ones_go(tmp_path: Path, identity: Si
     old.write_bytes(b"an old segment")
     keep_me = out / "notes.txt"
     keep_me.write_text("not a segment")
-    facts = ClipFacts(content_id="news24-run1", issuer=ISSUER, presenter=Presenter("default", "public domain"), title="news24")
+    facts = ClipFacts(
+        content_id="news24-run1", issuer=ISSUER, presenter=Presenter("default", "public domain"), title="news24"
+    )
     with AsRunLog(tmp_path / "asrun.jsonl", identity, channel="news24", clock=clock) as asrun:
         rec = AirCheckRecorder(
-            out, 25, 320, 180, facts=facts, identity=identity, segment_s=1.0, keep=timedelta(days=30),
-            asrun_head=asrun.head, clock=clock,
+            out,
+            25,
+            320,
+            180,
+            facts=facts,
+            identity=identity,
+            segment_s=1.0,
+            keep=timedelta(days=30),
+            asrun_head=asrun.head,
+            clock=clock,
         )
         wm = Watermarker(Payload.for_ids(ISSUER, "news24-run1"), identity.watermark_key)
         sink = WatermarkingSink(rec, wm)

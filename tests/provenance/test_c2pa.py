@@ -71,14 +71,18 @@ def test_remuxing_without_the_manifest_makes_it_absent_but_the_watermark_remains
             if packet.dts is not None:
                 packet.stream = streams[packet.stream.index]
                 dst.mux(packet)
-    v = verify_file(remuxed, trust_anchors=identity.trust_anchors, watermark_key=identity.watermark_key, issuers=[ISSUER])
+    v = verify_file(
+        remuxed, trust_anchors=identity.trust_anchors, watermark_key=identity.watermark_key, issuers=[ISSUER]
+    )
     assert v.manifest.state == "absent"
     assert v.watermark is not None and v.watermark.found and v.issuer_name == ISSUER
     assert (v.verdict, v.exit_code) == ("copy", 5)
 
 
 def test_an_intact_signed_file_is_authentic(signed_clip: Path, identity) -> None:
-    v = verify_file(signed_clip, trust_anchors=identity.trust_anchors, watermark_key=identity.watermark_key, issuers=[ISSUER])
+    v = verify_file(
+        signed_clip, trust_anchors=identity.trust_anchors, watermark_key=identity.watermark_key, issuers=[ISSUER]
+    )
     assert (v.verdict, v.exit_code, v.manifest.state) == ("authentic", 0, "valid")
     assert v.manifest.ai_generated and v.watermark is not None and v.watermark.found
     assert v.manifest.watermark == v.watermark.payload.hex()

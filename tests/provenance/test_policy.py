@@ -18,7 +18,11 @@ from anchor.provenance.policy import ContentPolicy, PolicyRefused
 from anchor.speech.base import Speech, SpeechCapabilities, VoiceInfo
 
 LISTS = {
-    "block": {"en": {"violence": ["kill them all"]}, "zh": {"violence": ["杀光他们"]}, "*": {"spam": ["buy crypto now"]}},
+    "block": {
+        "en": {"violence": ["kill them all"]},
+        "zh": {"violence": ["杀光他们"]},
+        "*": {"spam": ["buy crypto now"]},
+    },
     "review": {"en": {"violence": ["massacre"]}, "zh": {"violence": ["屠杀"]}},
 }
 
@@ -64,7 +68,9 @@ def test_refuse_outranks_hold_and_every_reason_is_given() -> None:
 
 
 def test_from_settings_reads_the_shipped_lists_and_merges_inline_ones() -> None:
-    p = ContentPolicy.from_settings(PolicySettings(review={"en": {"local": ["council tax"]}}, protected_names=["Ada Lovelace"]))
+    p = ContentPolicy.from_settings(
+        PolicySettings(review={"en": {"local": ["council tax"]}}, protected_names=["Ada Lovelace"])
+    )
     assert p.check("They should be killed.", "en").outcome == "refuse"  # from config/policy.default.yaml
     assert p.check("The council tax rises.", "en").outcome == "hold"
     assert p.check("I'm Ada Lovelace.", "en").outcome == "refuse"
@@ -84,7 +90,7 @@ class _Moderation(BaseHTTPRequestHandler):
     mode = "ok"
     seen: list[dict[str, object]] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).seen.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
         if self.mode == "slow":
@@ -125,13 +131,20 @@ def test_the_moderation_endpoint_can_refuse(moderation: str) -> None:
     assert p.check("A calm day.", "en").outcome == "allow"
     d = p.check("Let us attack the town hall.", "en")
     assert d.outcome == "refuse" and "violence" in d.reason
-    assert _Moderation.seen[0] == {"path": "/v1/moderations", "auth": "Bearer sk-test", "model": "m1", "input": "A calm day."}
+    assert _Moderation.seen[0] == {
+        "path": "/v1/moderations",
+        "auth": "Bearer sk-test",
+        "model": "m1",
+        "input": "A calm day.",
+    }
 
 
 @pytest.mark.parametrize("mode", ["error", "slow"])
 def test_an_unavailable_moderation_endpoint_holds_the_script(moderation: str, mode: str) -> None:
     _Moderation.mode = mode
-    p = ContentPolicy.from_settings(PolicySettings(lists_file=None, moderation_url=moderation, moderation_timeout_s=0.3))
+    p = ContentPolicy.from_settings(
+        PolicySettings(lists_file=None, moderation_url=moderation, moderation_timeout_s=0.3)
+    )
     d = p.check("A calm day.", "en")
     assert d.outcome == "hold" and "unavailable" in d.reason
 

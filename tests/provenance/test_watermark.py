@@ -11,8 +11,8 @@ import pytest
 from anchor.provenance.payload import Payload, decode, encode
 from anchor.provenance.verify import detect_watermark
 from anchor.provenance.watermark import Watermarker
-from tests.provenance.video import TRANSFORMS, encode as encode_video
-from tests.provenance.video import marked, photos, scene, transform
+from tests.provenance.video import TRANSFORMS, marked, photos, scene, transform
+from tests.provenance.video import encode as encode_video
 
 KEY = bytes(range(32))
 PAYLOAD = Payload(0x2A2A, 0x0BADCAFE)
@@ -88,7 +88,9 @@ def test_no_false_positives_in_50_unmarked_clips(tmp_path: Path) -> None:
         if k % 5 == 4:  # flat graphics and text, like a studio backdrop with a strap
             frames = [np.full_like(f, (20 + 9 * k) % 255) for f in frames]
             for f in frames:
-                cv2.putText(f, f"BREAKING NEWS {k}", (10, f.shape[0] // 2), cv2.FONT_HERSHEY_SIMPLEX, 1, (255, 255, 255), 2)
+                cv2.putText(
+                    f, f"BREAKING NEWS {k}", (10, f.shape[0] // 2), cv2.FONT_HERSHEY_SIMPLEX, 1, (255, 255, 255), 2
+                )
         clip = encode_video(tmp_path / f"u{k}.mp4", frames, crf=23 + (k % 3) * 5)
         d = detect_watermark(clip, KEY)
         assert not d.found and d.payload is None, f"false positive in unmarked clip {k}: {d}"

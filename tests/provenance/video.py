@@ -24,7 +24,9 @@ def photos() -> list[np.ndarray]:
     import matplotlib.cbook
     from skimage import data
 
-    hopper = cv2.cvtColor(cv2.imread(str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))), cv2.COLOR_BGR2RGB)
+    hopper = cv2.cvtColor(
+        cv2.imread(str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))), cv2.COLOR_BGR2RGB
+    )
     out = [hopper]
     for name in ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "motorcycle_left", "retina"):
         try:
