@@ -16,6 +16,7 @@ from anchor.provenance.verify import check_manifest, detect_watermark
 from anchor.provenance.watermark import Watermarker
 from streaming.frames import AudioChunk, VideoFrame
 from tests.provenance.conftest import ISSUER
+from tests.provenance.video import photos, scene
 
 
 class Clock:
@@ -41,8 +42,8 @@ def test_segments_rotate_are_signed_and_old_ones_go(tmp_path: Path, identity: Si
         rec = AirCheckRecorder(
             out,
             25,
-            320,
-            180,
+            640,
+            360,
             facts=facts,
             identity=identity,
             segment_s=1.0,
@@ -52,8 +53,7 @@ def test_segments_rotate_are_signed_and_old_ones_go(tmp_path: Path, identity: Si
         )
         wm = Watermarker(Payload.for_ids(ISSUER, "news24-run1"), identity.watermark_key)
         sink = WatermarkingSink(rec, wm)
-        rng = np.random.default_rng(0)
-        base = rng.integers(40, 200, (180, 320, 3), dtype=np.uint8)
+        base = next(scene(photos()[0], 640, 360, 1))
         for n in range(60):
             if n % 25 == 0:
                 asrun.record({"event": "item.started", "item_id": n, "frame": n})
