@@ -38,7 +38,7 @@ from anchor.face.blink import BlinkSchedule
 from anchor.face.renderer import FaceRenderer
 from anchor.jobs.say import mouth_track_for
 from anchor.provenance.payload import Payload
-from anchor.provenance.watermark import Watermarker, WatermarkDetector
+from anchor.provenance.watermark import WatermarkDetector, Watermarker
 from anchor.speech.registry import make_speech_backend
 from anchor.studio.presenter import PresenterShot, presenter_placement
 from streaming.file import Mp4Sink
@@ -72,7 +72,9 @@ def presenter_frames(text: str, width: int, height: int, fps: int, n: int, timin
         yield image
 
 
-def write_pair(frames, marked_path: Path, plain_path: Path, wm: Watermarker, w: int, h: int, fps: int, stats: dict) -> None:
+def write_pair(
+    frames, marked_path: Path, plain_path: Path, wm: Watermarker, w: int, h: int, fps: int, stats: dict
+) -> None:
     """Encode each program frame unmarked and marked (as Mp4Sink does), collecting embed time and PSNR."""
     silence = np.zeros(48000 // fps, np.int16)
     with Mp4Sink(marked_path, w, h, fps) as m_sink, Mp4Sink(plain_path, w, h, fps) as p_sink:
@@ -114,12 +116,14 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     w, h, fps = 1280, 720, 25
     n = round(args.seconds * fps)
-    print(f"watermark benchmark: {w}x{h}@{fps}, {args.clips} clips x {args.seconds:g} s, strength {args.strength} "
-          f"(RMS luma levels), {os.cpu_count()} cores, detection threshold z >= 8")
+    print(
+        f"watermark benchmark: {w}x{h}@{fps}, {args.clips} clips x {args.seconds:g} s, strength {args.strength} "
+        f"(RMS luma levels), {os.cpu_count()} cores, detection threshold z >= 8"
+    )
 
     # cost per frame, 720p and 1080p, frames already in memory
     pic = next(scene(photos()[0], 1920, 1080, 1))
-    for (cw, ch) in ((1280, 720), (1920, 1080)):
+    for cw, ch in ((1280, 720), (1920, 1080)):
         frame = np.ascontiguousarray(cv2.resize(pic, (cw, ch)))
         wm = Watermarker(Payload(1, 2), KEY, args.strength)
         t0 = time.perf_counter()
@@ -150,41 +154,57 @@ def main(argv: list[str] | None = None) -> None:
             mp, pp = tmp / f"m{k}.mp4", tmp / f"p{k}.mp4"
             write_pair(frames, mp, pp, wm, w, h, fps, stats)
             results.setdefault("as written (crf 23)", []).append(detect_prefixes(mp, fps, args.seconds))
-            unmarked.setdefault("as written (crf 23)", []).append(detect_prefixes(pp, fps, args.seconds)[args.seconds][2])
+            unmarked.setdefault("as written (crf 23)", []).append(
+                detect_prefixes(pp, fps, args.seconds)[args.seconds][2]
+            )
             for t in TRANSFORMS:
-                results.setdefault(t, []).append(detect_prefixes(transform(t, mp, tmp / f"{t}{k}.mp4", w, h), fps, args.seconds))
+                results.setdefault(t, []).append(
+                    detect_prefixes(transform(t, mp, tmp / f"{t}{k}.mp4", w, h), fps, args.seconds)
+                )
                 unmarked.setdefault(t, []).append(
                     detect_prefixes(transform(t, pp, tmp / f"u{t}{k}.mp4", w, h), fps, args.seconds)[args.seconds][2]
                 )
             for scale in (0.1, 0.2, 0.33, 0.5):
-                r = detect_prefixes(transform("reencode", mp, tmp / f"s{k}.mp4", w, h, bpp_scale=scale), fps, args.seconds)
+                r = detect_prefixes(
+                    transform("reencode", mp, tmp / f"s{k}.mp4", w, h, bpp_scale=scale), fps, args.seconds
+                )
                 sweep.setdefault(scale, []).append(r[args.seconds])
             print(f"  clip {k} ({kind}) done", flush=True)
 
     base = np.mean(pipeline) * 1000 if pipeline else float("nan")
-    print(f"\ncost: embed {np.mean(stats['embed']) * 1000:.3f} ms/frame (p95 {np.percentile(stats['embed'], 95) * 1000:.3f}) "
-          f"vs the unmarked pipeline's render+compose {base:.2f} ms/frame (same run): +{np.mean(stats['embed']) * 1000 / base * 100:.1f} %")
+    print(
+        f"\ncost: embed {np.mean(stats['embed']) * 1000:.3f} ms/frame (p95 {np.percentile(stats['embed'], 95) * 1000:.3f}) "
+        f"vs the unmarked pipeline's render+compose {base:.2f} ms/frame (same run): +{np.mean(stats['embed']) * 1000 / base * 100:.1f} %"
+    )
     print(f"PSNR marked vs unmarked: mean {np.mean(stats['psnr']):.2f} dB, min {np.min(stats['psnr']):.2f} dB")
     full = args.seconds
-    print(f"\n{'transformation':24s} {'found':>7s} {'payload':>8s} {'z mean':>7s} {'z min':>6s} | unmarked z max (false pos.)")
+    print(
+        f"\n{'transformation':24s} {'found':>7s} {'payload':>8s} {'z mean':>7s} {'z min':>6s} | unmarked z max (false pos.)"
+    )
     for name, rows in results.items():
         found = [r[full][0] for r in rows]
         pay = [r[full][1] for r in rows]
         zs = [r[full][2] for r in rows]
         fp = unmarked[name]
-        print(f"{name:24s} {sum(found)}/{len(found):<5d} {sum(pay)}/{len(pay):<6d} {np.mean(zs):7.1f} {np.min(zs):6.1f} | "
-              f"{max(fp):.1f} ({sum(z >= 8 for z in fp)}/{len(fp)})")
+        print(
+            f"{name:24s} {sum(found)}/{len(found):<5d} {sum(pay)}/{len(pay):<6d} {np.mean(zs):7.1f} {np.min(zs):6.1f} | "
+            f"{max(fp):.1f} ({sum(z >= 8 for z in fp)}/{len(fp)})"
+        )
     print("\nby clip length (all transformations and clips together): found / payload decoded")
     for L in sorted({*(x for x in LENGTHS_S if x < args.seconds), args.seconds}):
         rows = [r[L] for rs in results.values() for r in rs if L in r]
         if rows:
-            print(f"  {L:4.1f} s: found {sum(x[0] for x in rows)}/{len(rows)}, payload {sum(x[1] for x in rows)}/{len(rows)}, "
-                  f"z mean {np.mean([x[2] for x in rows]):.1f}")
+            print(
+                f"  {L:4.1f} s: found {sum(x[0] for x in rows)}/{len(rows)}, payload {sum(x[1] for x in rows)}/{len(rows)}, "
+                f"z mean {np.mean([x[2] for x in rows]):.1f}"
+            )
     print("\nre-encode bitrate sweep (full clips)")
     for scale, rows in sweep.items():
         rate = int(w * h * fps * 0.065 * scale / 1000)
-        print(f"  {rate:5d} kbps: found {sum(x[0] for x in rows)}/{len(rows)}, payload {sum(x[1] for x in rows)}/{len(rows)}, "
-              f"z mean {np.mean([x[2] for x in rows]):.1f}")
+        print(
+            f"  {rate:5d} kbps: found {sum(x[0] for x in rows)}/{len(rows)}, payload {sum(x[1] for x in rows)}/{len(rows)}, "
+            f"z mean {np.mean([x[2] for x in rows]):.1f}"
+        )
 
 
 if __name__ == "__main__":
