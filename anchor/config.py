@@ -171,7 +171,9 @@ class AirCheckSettings(BaseModel):
 class ProvenanceSettings(BaseModel):
     """Signed outputs, the pixel watermark, the content policy and the as-run record."""
 
-    issuer: str = Field("anchor", min_length=1, max_length=200, description="Who signs: the newsroom's name.")
+    issuer: str = Field(
+        "", max_length=200, description="Who signs: the newsroom's name; '' = the name `anchor keys init` recorded."
+    )
     keys_dir: Path = Field(Path("var/keys"), description="`anchor keys init` writes the local CA and keys here.")
     sign: bool = Field(True, description="C2PA-sign every finished MP4; a signing failure fails the job.")
     cert_chain: Path | None = Field(

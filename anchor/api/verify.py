@@ -28,7 +28,7 @@ async def verify_upload(
     `exit_code` is what `anchor verify` would exit with (0 only for authentic). The upload is
     kept in a temporary file for the check and deleted afterwards.
     """
-    from anchor.provenance.house import signing_identity
+    from anchor.provenance.house import issuer_name, signing_identity
     from anchor.provenance.keys import load_watermark_key
     from anchor.provenance.verify import verify_file
 
@@ -57,7 +57,7 @@ async def verify_upload(
             path,
             trust_anchors=anchors,
             watermark_key=key,
-            issuers=[p.issuer, *p.known_issuers],
+            issuers=[issuer_name(p), *p.known_issuers],
             max_seconds=seconds,
             display_name=file.filename or "upload",
         )

@@ -23,14 +23,17 @@ def keys_init(
     config: Path | None = ConfigOpt,
 ) -> None:
     """Make a local signing CA, an ES256 signing certificate and a watermark key under provenance.keys_dir."""
+    from anchor.provenance.house import issuer_name
     from anchor.provenance.keys import init_keys
 
     settings = settings_from(config)
     with errors():
-        files = init_keys(settings.provenance.keys_dir, issuer or settings.provenance.issuer, force=force)
+        files = init_keys(settings.provenance.keys_dir, issuer or issuer_name(settings.provenance), force=force)
     for f in files:
-        out.print(f"wrote {f}")
-    out.print("keep ca.key, signer.key and watermark.key private (mode 600); publish ca.pem to whoever verifies")
+        out.print(f"wrote {f}", soft_wrap=True)
+    out.print(
+        "keep ca.key, signer.key and watermark.key private (mode 600); give ca.pem to whoever verifies", soft_wrap=True
+    )
 
 
 @keys_app.command("show")
@@ -49,7 +52,7 @@ def keys_show(config: Path | None = ConfigOpt) -> None:
     out.print(f"subject:     {cert.subject.rfc4514_string()}")
     out.print(f"issued by:   {cert.issuer.rfc4514_string()}")
     out.print(f"valid:       {cert.not_valid_before_utc:%Y-%m-%d} .. {cert.not_valid_after_utc:%Y-%m-%d}")
-    out.print(f"sha256:      {cert.fingerprint(hashes.SHA256()).hex(':')}")
+    out.print(f"sha256:      {cert.fingerprint(hashes.SHA256()).hex(':')}", soft_wrap=True)
 
 
 @app.command("verify")
@@ -64,7 +67,7 @@ def verify(
     Exit codes: 0 authentic, 3 tampered, 4 untrusted signer, 5 a copy (watermark but no valid
     manifest), 6 unknown (neither), 2 bad input, 1 failure.
     """
-    from anchor.provenance.house import signing_identity
+    from anchor.provenance.house import issuer_name, signing_identity
     from anchor.provenance.keys import load_watermark_key
     from anchor.provenance.verify import local_copy, render_json, render_text, verify_file
 
@@ -84,7 +87,7 @@ def verify(
                 path,
                 trust_anchors=anchors,
                 watermark_key=key,
-                issuers=[p.issuer, *p.known_issuers],
+                issuers=[issuer_name(p), *p.known_issuers],
                 max_seconds=seconds,
                 display_name=source,
             )

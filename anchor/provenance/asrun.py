@@ -170,6 +170,7 @@ class AsRunReport:
     first_at: str = ""
     last_at: str = ""
     head: str = ""
+    head_seq: int = -1
     signer: str = ""
     problems: list[str] = field(default_factory=list)
 
@@ -180,7 +181,7 @@ class AsRunReport:
         state = "INTACT" if self.ok else "BROKEN"
         lines = [
             f"{state}: {self.path}: {self.lines} lines, {self.items_started} items started, {self.first_at} .. {self.last_at}",
-            f"  head:   seq {self.lines - 1}, sha256 {self.head}",
+            f"  head:   seq {self.head_seq}, sha256 {self.head}",
             f"  signer: {self.signer or 'unknown'}",
         ]
         lines += [f"  problem: {p}" for p in self.problems[:20]]
@@ -243,7 +244,7 @@ def verify_log(path: Path, trust_anchors: bytes) -> AsRunReport:
             report.first_at = report.first_at or str(line.get("at", ""))
             report.last_at = str(line.get("at", ""))
             prev, expect_seq = digest, seq + 1
-    report.head = prev
+    report.head, report.head_seq = prev, expect_seq - 1
     if report.lines == 0:
         problem("the log is empty")
     return report

@@ -14,20 +14,33 @@ from pathlib import Path
 from anchor.config import ProvenanceSettings
 from anchor.errors import InputError
 from anchor.provenance.c2pa_sign import ClipFacts, Presenter, mp4_finalizer
-from anchor.provenance.keys import SigningIdentity, init_keys, keys_exist, load_identity
+from anchor.provenance.keys import ISSUER_FILE, SigningIdentity, init_keys, keys_exist, load_identity
 from anchor.provenance.payload import Payload
 from anchor.provenance.watermark import Watermarker
 
 log = logging.getLogger(__name__)
 
 
+DEFAULT_ISSUER = "anchor"
+
+
+def issuer_name(p: ProvenanceSettings) -> str:
+    """`provenance.issuer`, else the name `anchor keys init` recorded, else "anchor"."""
+    if p.issuer:
+        return p.issuer
+    recorded = Path(p.keys_dir) / ISSUER_FILE
+    if recorded.is_file():
+        return recorded.read_text(encoding="utf-8").strip() or DEFAULT_ISSUER
+    return DEFAULT_ISSUER
+
+
 def signing_identity(p: ProvenanceSettings, *, create: bool = False) -> SigningIdentity:
     """The configured (or local-CA) identity; with `create`, run `keys init` first when no keys exist yet."""
     if create and p.cert_chain is None and not keys_exist(p.keys_dir):
-        init_keys(p.keys_dir, p.issuer)
+        init_keys(p.keys_dir, issuer_name(p))
         log.warning("made a local signing CA and keys in %s (anchor keys init)", p.keys_dir)
     return load_identity(
-        p.keys_dir, p.issuer, cert_chain=p.cert_chain, private_key=p.private_key, trust_anchors=p.trust_anchors
+        p.keys_dir, issuer_name(p), cert_chain=p.cert_chain, private_key=p.private_key, trust_anchors=p.trust_anchors
     )
 
 
@@ -35,15 +48,17 @@ def watermarker(p: ProvenanceSettings, identity: SigningIdentity, content_id: st
     """The watermarker for one output (None when the watermark is off)."""
     if not p.watermark:
         return None
-    return Watermarker(Payload.for_ids(p.issuer, content_id), identity.watermark_key, p.watermark_strength)
+    return Watermarker(Payload.for_ids(identity.issuer, content_id), identity.watermark_key, p.watermark_strength)
 
 
 def finalizer(p: ProvenanceSettings, identity: SigningIdentity, facts: ClipFacts) -> Callable[[Path], None] | None:
     """The `Mp4Sink(finalize=...)` hook that signs the file (None when signing is off)."""
     if not p.sign:
         return None
-    if facts.issuer != p.issuer:
-        raise InputError(f"facts name issuer {facts.issuer!r}, settings {p.issuer!r}", field="issuer")
+    if facts.issuer != identity.issuer:
+        raise InputError(
+            f"facts name issuer {facts.issuer!r}, the signing identity {identity.issuer!r}", field="issuer"
+        )
     return mp4_finalizer(facts, identity, training_mining=p.training_mining)
 
 
@@ -80,7 +95,7 @@ def output_provenance(
     wm = watermarker(p, identity, content_id) if identity is not None else None
     facts = ClipFacts(
         content_id=content_id,
-        issuer=p.issuer,
+        issuer=identity.issuer if identity is not None else issuer_name(p),
         presenter=presenter,
         scripts=tuple(scripts),
         language=language,

@@ -108,7 +108,7 @@ def test_reopening_continues_the_chain_and_a_torn_line_is_cut(tmp_path: Path, id
     assert events == ["log.opened", "item.started", "item.finished", "log.opened", "log.recovered", "item.started"]
     report = verify_log(log, identity.trust_anchors)
     assert report.ok, report.problems
-    assert head["hash"] == report.head and head["seq"] == report.lines - 1
+    assert head["hash"] == report.head and head["seq"] == report.head_seq == report.lines - 1
 
 
 def test_events_must_be_named_and_may_not_forge_chain_fields(tmp_path: Path, identity: SigningIdentity) -> None:
