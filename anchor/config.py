@@ -187,6 +187,9 @@ class ProvenanceSettings(BaseModel):
     training_mining: Literal["notAllowed", "allowed", "constrained"] = "notAllowed"
     watermark: bool = True
     watermark_strength: float = Field(2.0, ge=0.25, le=8.0, description="RMS luma offset in 8-bit levels.")
+    index_file: Path = Field(
+        Path("var/provenance/index.jsonl"), description="Every output's content id, for tracing a watermark back."
+    )
     verify_max_mb: float = Field(500, gt=0, description="Largest upload POST /v1/verify accepts.")
     asrun_dir: Path = Field(Path("var/asrun"), description="Where each channel's as-run log (NAME.jsonl) goes.")
     aircheck: AirCheckSettings = Field(default_factory=AirCheckSettings)

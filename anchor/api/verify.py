@@ -60,5 +60,6 @@ async def verify_upload(
             issuers=[issuer_name(p), *p.known_issuers],
             max_seconds=seconds,
             display_name=file.filename or "upload",
+            index_file=p.index_file,
         )
     return verdict.as_dict()

@@ -90,6 +90,7 @@ def verify(
                 issuers=[issuer_name(p), *p.known_issuers],
                 max_seconds=seconds,
                 display_name=source,
+                index_file=p.index_file,
             )
     out.print(render_json(verdict) if as_json else escape(render_text(verdict)), soft_wrap=True)
     raise typer.Exit(verdict.exit_code)

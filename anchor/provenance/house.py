@@ -14,6 +14,7 @@ from pathlib import Path
 from anchor.config import ProvenanceSettings
 from anchor.errors import InputError
 from anchor.provenance.c2pa_sign import ClipFacts, Presenter, mp4_finalizer
+from anchor.provenance.index import record_output
 from anchor.provenance.keys import ISSUER_FILE, SigningIdentity, init_keys, keys_exist, load_identity
 from anchor.provenance.payload import Payload
 from anchor.provenance.watermark import Watermarker
@@ -106,4 +107,6 @@ def output_provenance(
         watermark=wm.payload.hex() if wm else None,
     )
     fin = finalizer(p, identity, facts) if identity is not None else None
+    if wm is not None:
+        record_output(p.index_file, content_id, kind=kind, title=title, issuer=facts.issuer)
     return OutputProvenance(facts, wm, fin)

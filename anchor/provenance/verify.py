@@ -70,6 +70,8 @@ class Verdict:
     manifest: ManifestCheck
     watermark: Detection | None
     issuer_name: str | None = None
+    traced: list[dict[str, Any]] = field(default_factory=list)
+    """Outputs in the local content index whose content number the watermark carries."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +82,7 @@ class Verdict:
             "manifest": asdict(self.manifest),
             "watermark": self.watermark.as_dict() if self.watermark else None,
             "watermark_issuer": self.issuer_name,
+            "traced": self.traced,
         }
 
 
@@ -160,8 +163,10 @@ def verify_file(
     issuers: Sequence[str] = (),
     max_seconds: float = 10.0,
     display_name: str | None = None,
+    index_file: Path | None = None,
 ) -> Verdict:
-    """Check the manifest and the watermark of `path`; `issuers` names the 16-bit issuer ids we know."""
+    """Check the manifest and the watermark of `path`; `issuers` names the 16-bit issuer ids we know;
+    `index_file` (the local content index) traces the watermark's content number back to a content id."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"no such file: {path}", field="file")
@@ -171,8 +176,14 @@ def verify_file(
     issuer_name = None
     if mark is not None and mark.payload is not None:
         issuer_name = names.get(mark.payload.issuer)
+    traced: list[dict[str, Any]] = []
+    if issuer_name is not None and mark is not None and mark.payload is not None and index_file is not None:
+        from anchor.provenance.index import lookup
+
+        traced = lookup(index_file, mark.payload.content)
     verdict, summary = _combine(manifest, mark, issuer_name)
-    return Verdict(display_name or path.name, verdict, EXIT_CODES[verdict], summary, manifest, mark, issuer_name)
+    name = display_name or path.name
+    return Verdict(name, verdict, EXIT_CODES[verdict], summary, manifest, mark, issuer_name, traced)
 
 
 def _combine(m: ManifestCheck, mark: Detection | None, issuer_name: str | None) -> tuple[VerdictName, str]:
@@ -257,6 +268,8 @@ def render_text(v: Verdict) -> str:
             f"  watermark:  {state}{payload}{issuer}, confidence {w.confidence:.1f} (threshold 8), "
             f"scale {w.scale:.3f}, {w.frames} frames"
         )
+        for t in v.traced:
+            lines.append(f"  traced to:  {t.get('content_id')} ({t.get('kind')}, {t.get('title')!r}, {t.get('at')})")
         if m.watermark and w.payload and m.watermark != w.payload.hex():
             lines.append(
                 f"  warning:    the manifest declares watermark {m.watermark}, the pixels carry {w.payload.hex()}"

@@ -24,7 +24,9 @@ SIZE = (640, 360)
 def prov(tmp_path_factory: pytest.TempPathFactory) -> ProvenanceSettings:
     keys = tmp_path_factory.mktemp("keys")
     init_keys(keys, ISSUER)
-    return ProvenanceSettings(issuer=ISSUER, keys_dir=keys, policy={"lists_file": None})
+    return ProvenanceSettings(
+        issuer=ISSUER, keys_dir=keys, index_file=keys / "index.jsonl", policy={"lists_file": None}
+    )
 
 
 @pytest.fixture(scope="session")

@@ -123,7 +123,10 @@ def test_anchor_asrun_verify_exit_codes(tmp_path: Path, identity: SigningIdentit
     log = tmp_path / "asrun.jsonl"
     _write(log, identity, n=2)
     config = tmp_path / "config.yaml"
-    config.write_text(f"provenance:\n  issuer: {prov.issuer}\n  keys_dir: {prov.keys_dir}\n", encoding="utf-8")
+    config.write_text(
+        f"provenance:\n  issuer: {prov.issuer}\n  keys_dir: {prov.keys_dir}\n  index_file: {prov.index_file}\n",
+        encoding="utf-8",
+    )
     env = {**os.environ, "COLUMNS": "200"}
 
     def run() -> subprocess.CompletedProcess[str]:

@@ -62,7 +62,7 @@ def test_flipping_one_byte_of_video_data_makes_it_tampered(signed_clip: Path, id
 
 
 def test_remuxing_without_the_manifest_makes_it_absent_but_the_watermark_remains(
-    signed_clip: Path, identity, tmp_path: Path
+    signed_clip: Path, identity, prov: ProvenanceSettings, tmp_path: Path
 ) -> None:
     remuxed = tmp_path / "remuxed.mp4"
     with av.open(str(signed_clip)) as src, av.open(str(remuxed), "w") as dst:
@@ -72,9 +72,14 @@ def test_remuxing_without_the_manifest_makes_it_absent_but_the_watermark_remains
                 packet.stream = streams[packet.stream.index]
                 dst.mux(packet)
     v = verify_file(
-        remuxed, trust_anchors=identity.trust_anchors, watermark_key=identity.watermark_key, issuers=[ISSUER]
+        remuxed,
+        trust_anchors=identity.trust_anchors,
+        watermark_key=identity.watermark_key,
+        issuers=[ISSUER],
+        index_file=prov.index_file,
     )
     assert v.manifest.state == "absent"
+    assert [t["content_id"] for t in v.traced] == ["clip-1"]  # traced back through the local content index
     assert v.watermark is not None and v.watermark.found and v.issuer_name == ISSUER
     assert (v.verdict, v.exit_code) == ("copy", 5)
 
@@ -92,7 +97,11 @@ def test_an_intact_signed_file_is_authentic(signed_clip: Path, identity) -> None
 def test_a_file_signed_by_another_ca_is_untrusted(tmp_path: Path, identity) -> None:
     other = tmp_path / "other-keys"
     init_keys(other, "Someone Else")
-    clip = render_clip(tmp_path / "other.mp4", ProvenanceSettings(issuer="Someone Else", keys_dir=other), frames=10)
+    clip = render_clip(
+        tmp_path / "other.mp4",
+        ProvenanceSettings(issuer="Someone Else", keys_dir=other, index_file=other / "index.jsonl"),
+        frames=10,
+    )
     v = verify_file(clip, trust_anchors=identity.trust_anchors, watermark_key=identity.watermark_key, issuers=[ISSUER])
     assert v.manifest.state == "untrusted" and (v.verdict, v.exit_code) == ("untrusted", 4)
     assert not v.watermark.found  # their watermark key is not ours

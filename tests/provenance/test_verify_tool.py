@@ -25,7 +25,10 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory, prov: ProvenanceSettings) -> Path:
     path = tmp_path_factory.mktemp("cfg") / "config.yaml"
-    path.write_text(f"provenance:\n  issuer: {prov.issuer}\n  keys_dir: {prov.keys_dir}\n", encoding="utf-8")
+    path.write_text(
+        f"provenance:\n  issuer: {prov.issuer}\n  keys_dir: {prov.keys_dir}\n  index_file: {prov.index_file}\n",
+        encoding="utf-8",
+    )
     return path
 
 
