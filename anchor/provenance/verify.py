@@ -210,8 +210,13 @@ def _combine(m: ManifestCheck, mark: Detection | None, issuer_name: str | None) 
         )
     if ours:
         return "copy", f"COPY: no valid manifest ({m.state}), but {seen}: a re-encoded or stripped copy of our output"
+    if mark is not None and mark.found and mark.payload is None:
+        return "copy", f"COPY: no valid manifest ({m.state}), {seen}: our key's mark, too degraded to read which clip"
     if mark is not None and mark.found:
-        return "copy", f"COPY: no valid manifest ({m.state}), {seen}: made by an issuer this system does not know"
+        return (
+            "copy",
+            f"COPY: no valid manifest ({m.state}), {seen}: our key's mark with an issuer id not configured here",
+        )
     return "unknown", f"UNKNOWN: no manifest ({m.state}) and {seen or 'watermark not checked'}"
 
 
@@ -250,7 +255,9 @@ def render_text(v: Verdict) -> str:
                 f"  content id: {m.content.get('content_id')} ({m.content.get('kind')}, issuer {m.content.get('issuer')})"
             )
         if m.presenter:
-            lines.append(f"  presenter:  {m.presenter.get('avatar')} (consent: {m.presenter.get('consent')})")
+            consent = str(m.presenter.get("consent", ""))
+            consent = consent if len(consent) <= 100 else consent[:99] + "…"
+            lines.append(f"  presenter:  {m.presenter.get('avatar')} (consent: {consent})")
         if m.script_sha256:
             lines.append(f"  script:     sha256 {m.script_sha256}")
         if m.failures:
