@@ -64,6 +64,7 @@ class ClipFacts:
     title: str = ""
     kind: str = "clip"
     watermark: str | None = None  # payload hex (`Payload.hex()`) when the pixels carry one
+    other_presenters: Sequence[Presenter] = ()  # a bulletin whose stories use more avatars
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     extra: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """More assertions: label -> data (e.g. `org.anchor.asrun` for air-check segments)."""
@@ -124,6 +125,10 @@ def manifest_for(facts: ClipFacts, *, training_mining: str = "notAllowed") -> di
                 "source": facts.presenter.source,
                 "licence": facts.presenter.licence,
                 "consent": facts.presenter.consent,
+                "others": [
+                    {"avatar": p.name, "kind": p.kind, "source": p.source, "licence": p.licence, "consent": p.consent}
+                    for p in facts.other_presenters
+                ],
             },
         },
         {

@@ -83,6 +83,7 @@ def output_provenance(
     speech_backend: str = "",
     title: str = "",
     kind: str = "clip",
+    other_presenters: Sequence[Presenter] = (),
     create_keys: bool = True,
 ) -> OutputProvenance:
     """Everything a clip or bulletin render needs: call once before rendering.
@@ -105,6 +106,7 @@ def output_provenance(
         title=title,
         kind=kind,
         watermark=wm.payload.hex() if wm else None,
+        other_presenters=tuple(other_presenters),
     )
     fin = finalizer(p, identity, facts) if identity is not None else None
     if wm is not None:
