@@ -113,8 +113,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--clips", type=int, default=4, help="Half presenter, half photo pans.")
     ap.add_argument("--strength", type=float, default=2.0)
+    ap.add_argument("--size", default="1280x720", help="Output size of the clips (the transformations scale with it).")
     args = ap.parse_args(argv)
-    w, h, fps = 1280, 720, 25
+    w, h = (int(v) for v in args.size.split("x"))
+    fps = 25
     n = round(args.seconds * fps)
     print(
         f"watermark benchmark: {w}x{h}@{fps}, {args.clips} clips x {args.seconds:g} s, strength {args.strength} "
