@@ -198,12 +198,11 @@ class WatermarkDetector:
         self._sum += small
         self.frames += 1
 
-    def _whitened_tile(self, mean: np.ndarray, scale: float) -> np.ndarray:
-        """Resize the mean picture by 1/scale, fold it into one tile, return its whitened spectrum."""
-        h, w = mean.shape
+    def _whitened_tile(self, residual: np.ndarray, scale: float) -> np.ndarray:
+        """Resize the residual picture by 1/scale, fold it into one tile, return its whitened spectrum."""
+        h, w = residual.shape
         nw, nh = max(TILE, round(w / scale)), max(TILE, round(h / scale))
-        img = cv2.resize(mean, (nw, nh), interpolation=cv2.INTER_LINEAR)
-        img = _residual(img)
+        img = cv2.resize(residual, (nw, nh), interpolation=cv2.INTER_LINEAR)
         ph, pw = -(-nh // TILE) * TILE, -(-nw // TILE) * TILE
         padded = np.zeros((ph, pw), np.float32)
         weight = np.zeros((ph, pw), np.float32)
@@ -226,7 +225,9 @@ class WatermarkDetector:
         """Search scales and shifts; decode the payload at the best one."""
         if self._sum is None or self.frames == 0:
             return Detection(False, None, 0.0, 1.0, 0)
-        mean = (self._sum / self.frames).astype(np.float32)
+        # The residual is taken once, at the canonical size (its filters are a few cells wide,
+        # so a scale error of up to 20 % barely changes it), then resized for every scale tried.
+        mean = _residual((self._sum / self.frames).astype(np.float32))
         best = (-np.inf, 1.0, (0, 0))
         for s in SCALES:
             z, shift = self._surface(self._whitened_tile(mean, float(s)))
