@@ -13,6 +13,7 @@ from anchor.live.store import ScriptQueue
 from anchor.provenance.policy import ContentPolicy
 
 from .conftest import VirtualClock
+from .test_channel import channel_parts  # noqa: F401  (the fixture)
 
 POLICY = ContentPolicy(review={"en": {"violence": ["massacre"]}}, block={"en": {"violence": ["kill them all"]}})
 
@@ -113,3 +114,18 @@ def test_a_version_1_queue_is_migrated(tmp_path: Path, clock: VirtualClock) -> N
         assert item.text == "old item" and item.policy is None
         q.add(ItemIn(text="new"), hold=True, policy={"outcome": "hold"})
         assert q.held()[0].policy == {"outcome": "hold"}
+
+
+def test_the_channel_plays_a_held_item_only_after_approval(channel_parts) -> None:  # noqa: F811
+    from .test_channel import kinds, wait_for
+
+    channel, queue, _sink, events, _ = channel_parts
+    held = submit(queue, "Reports of a massacre.")
+    ok = submit(queue, "Good evening.")
+    with channel:
+        wait_for(lambda: ("finished", ok.id) in kinds(events))
+        assert ("started", held.id) not in kinds(events) and queue.get(held.id).state == "held"
+        queue.approve(held.id, by="editor")
+        channel.nudge()
+        wait_for(lambda: ("finished", held.id) in kinds(events))
+    assert kinds(events) == [("started", ok.id), ("finished", ok.id), ("started", held.id), ("finished", held.id)]
