@@ -80,47 +80,82 @@ def _render(cells: np.ndarray, width: int, height: int, cell_px: float) -> np.nd
     return cv2.remap(cells, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
 
 
+MASK_EVERY = 10
+"""Frames between updates of the texture mask (0.4 s at 25 fps; a still studio shot keeps its mask)."""
+GAIN_FLAT, GAIN_BUSY = 0.5, 2.0
+"""Mark gain in flat areas (where a mottle would show) and in busy texture (which hides it)."""
+ACTIVITY_REF = 8.0
+"""Local standard deviation (8-bit levels, over blocks of 1/90 of the shorter side) that gets gain 1."""
+
+
 class Watermarker:
     """Embeds one payload into program frames of one size: `embed(frame_rgb)` works in place.
 
-    `strength` is the RMS of the luma offset in 8-bit levels (2.0: PSNR ~42 dB). The pattern
-    for a frame size is computed once (a few ms) and then costs two saturating adds per frame.
+    `strength` is the RMS luma offset in 8-bit levels where the picture has average texture.
+    The offset is scaled by the local texture (contrast masking): 0.5x on flat areas such as a
+    studio backdrop gradient, where a mottle of +-2 levels would show, up to 2x in hair, fabric
+    and foliage, where it cannot be seen. The mask is measured on blocks of the frame every
+    `MASK_EVERY` frames; the pattern itself is computed once per frame size.
     """
 
-    def __init__(self, payload: Payload, key: bytes, strength: float = 2.0) -> None:
+    def __init__(self, payload: Payload, key: bytes, strength: float = 2.0, *, adaptive: bool = True) -> None:
         if not 0.25 <= strength <= 8.0:
             raise ValueError(f"watermark strength must be between 0.25 and 8 levels, got {strength}")
         if len(key) < 16:
             raise ValueError("the watermark key must be at least 16 bytes")
         self.payload = payload
         self.strength = strength
+        self.adaptive = adaptive
         self._cells = _cells(_layout(key), payload)
         self._size: tuple[int, int] | None = None
+        self._base = np.zeros((0, 0), np.float32)
         self._pos = self._neg = np.zeros((0, 0, 3), np.uint8)
+        self._since_mask = 0
 
     def pattern(self, width: int, height: int) -> np.ndarray:
-        """The signed luma offset (float32, H x W) this watermarker adds to a width x height frame."""
+        """The signed luma offset (float32, H x W) at gain 1 for a width x height frame."""
         cell_px = CELL_AT_720 * min(width, height) / 720
         p = _render(self._cells, width, height, cell_px)
         return p * np.float32(self.strength / max(float(np.sqrt(np.mean(p * p))), 1e-6))
 
-    def _prepare(self, width: int, height: int) -> None:
-        q = np.rint(self.pattern(width, height)).astype(np.int16)
-        self._pos = np.repeat(np.clip(q, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
-        self._neg = np.repeat(np.clip(-q, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
-        self._size = (width, height)
+    def gain(self, frame: np.ndarray) -> np.ndarray:
+        """The texture mask of an RGB frame, at full size (float32, GAIN_FLAT..GAIN_BUSY)."""
+        h, w = frame.shape[:2]
+        block = max(2, round(min(w, h) / 90))
+        sw, sh = max(1, w // block), max(1, h // block)
+        # Green carries 59 % of the luma, and every other pixel is enough to measure texture.
+        g = frame[::2, ::2, 1].astype(np.float32)
+        mean = cv2.resize(g, (sw, sh), interpolation=cv2.INTER_AREA)
+        sq = cv2.resize(g * g, (sw, sh), interpolation=cv2.INTER_AREA)
+        std = np.sqrt(np.maximum(sq - mean * mean, 0.0))
+        small = np.clip(std / ACTIVITY_REF, GAIN_FLAT, GAIN_BUSY)
+        small = cv2.GaussianBlur(small, (0, 0), 1.0)
+        return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+    def _build(self, frame: np.ndarray) -> None:
+        h, w = frame.shape[:2]
+        if self._size != (w, h):
+            self._base = self.pattern(w, h)
+            self._size = (w, h)
+        p = self._base * self.gain(frame) if self.adaptive else self._base
+        pos = cv2.convertScaleAbs(cv2.max(p, 0.0))  # rounds and saturates to uint8
+        neg = cv2.convertScaleAbs(cv2.max(-p, 0.0))
+        self._pos, self._neg = cv2.merge([pos, pos, pos]), cv2.merge([neg, neg, neg])
+        self._since_mask = 0
 
     def embed(self, frame: np.ndarray, frame_index: int = 0) -> np.ndarray:
         """Add the mark to an (H, W, 3) uint8 RGB frame in place and return it.
 
-        `frame_index` is accepted for the pipeline's convenience; the mark is the same on every
-        frame (a static pattern survives inter-frame coding best).
+        `frame_index` is accepted for the pipeline's convenience; the pattern is the same on
+        every frame (a static pattern survives inter-frame coding best), only its texture mask
+        follows the picture.
         """
         if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3 or not frame.flags.c_contiguous:
             raise ValueError("embed needs a C-contiguous (H, W, 3) uint8 frame")
         h, w = frame.shape[:2]
-        if self._size != (w, h):
-            self._prepare(w, h)
+        if self._size != (w, h) or (self.adaptive and self._since_mask >= MASK_EVERY):
+            self._build(frame)
+        self._since_mask += 1
         cv2.add(frame, self._pos, dst=frame)
         cv2.subtract(frame, self._neg, dst=frame)
         return frame

@@ -19,7 +19,7 @@ PAYLOAD = Payload(0x2A2A, 0x0BADCAFE)
 # 960x540: at 640x360 the cells are 4 px and two low-bitrate generations can take the payload
 # (bench/watermark.py measures every size); 720p, the default output, has the widest margin.
 W, H = 960, 540
-FRAMES = 50  # 2 s
+FRAMES = 100  # 4 s: two low-bitrate generations of a 540p photo pan need more than 2 s for the payload
 
 
 @pytest.fixture(scope="module")
