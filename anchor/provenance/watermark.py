@@ -138,8 +138,9 @@ class Watermarker:
             self._base = self.pattern(w, h)
             self._size = (w, h)
         p = self._base * self.gain(frame) if self.adaptive else self._base
-        pos = cv2.convertScaleAbs(cv2.max(p, 0.0))  # rounds and saturates to uint8
-        neg = cv2.convertScaleAbs(cv2.max(-p, 0.0))
+        # max(p, 0) and min(p, 0), then |.| rounded and saturated to uint8
+        pos = cv2.convertScaleAbs(cv2.threshold(p, 0.0, 0.0, cv2.THRESH_TOZERO)[1])
+        neg = cv2.convertScaleAbs(cv2.threshold(p, 0.0, 0.0, cv2.THRESH_TOZERO_INV)[1])
         self._pos, self._neg = cv2.merge([pos, pos, pos]), cv2.merge([neg, neg, neg])
         self._since_mask = 0
 
