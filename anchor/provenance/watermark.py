@@ -109,7 +109,8 @@ class Watermarker:
         self._cells = _cells(_layout(key), payload)
         self._size: tuple[int, int] | None = None
         self._base = np.zeros((0, 0), np.float32)
-        self._pos = self._neg = np.zeros((0, 0, 3), np.uint8)
+        self._pos: np.ndarray = np.zeros((0, 0, 3), np.uint8)
+        self._neg: np.ndarray = self._pos
         self._since_mask = 0
 
     def pattern(self, width: int, height: int) -> np.ndarray:
