@@ -186,7 +186,12 @@ class ProvenanceSettings(BaseModel):
     )
     training_mining: Literal["notAllowed", "allowed", "constrained"] = "notAllowed"
     watermark: bool = True
-    watermark_strength: float = Field(2.0, ge=0.25, le=8.0, description="RMS luma offset in 8-bit levels.")
+    watermark_strength: float = Field(
+        2.0,
+        ge=0.25,
+        le=8.0,
+        description="RMS luma offset (8-bit levels) at average texture; 0.5x on flat areas, up to 2x in busy ones.",
+    )
     index_file: Path = Field(
         Path("var/provenance/index.jsonl"), description="Every output's content id, for tracing a watermark back."
     )

@@ -105,3 +105,12 @@ def test_all_frames_of_one_detector_must_share_a_size() -> None:
     det.add_luma(np.zeros((360, 640), np.uint8))
     with pytest.raises(ValueError, match="same size"):
         det.add_luma(np.zeros((360, 360), np.uint8))
+
+
+def test_the_mark_is_weaker_on_flat_areas_than_in_texture() -> None:
+    rng = np.random.default_rng(2)
+    frame = np.full((360, 640, 3), 90, np.uint8)
+    frame[:, 320:] = rng.integers(40, 200, (360, 320, 1), dtype=np.uint8)  # busy texture on the right
+    out = Watermarker(PAYLOAD, KEY).embed(frame.copy()).astype(int) - frame.astype(int)
+    flat, busy = np.abs(out[:, :280]).mean(), np.abs(out[:, 360:]).mean()
+    assert 0.3 < flat < 1.5 and busy > 2.5 * flat
