@@ -184,6 +184,75 @@ class ApiSettings(BaseModel):
         return v
 
 
+TermLists = dict[str, dict[str, list[str]]]
+"""language ("en", "zh", or "*" for every language) -> category (violence, hate, ...) -> terms."""
+
+
+class PolicySettings(BaseModel):
+    """The content policy every script passes before anything is synthesised (anchor/provenance/policy.py)."""
+
+    enabled: bool = True
+    lists_file: Path | None = Field(
+        PROJECT_ROOT / "config" / "policy.default.yaml",
+        description="YAML with `block`, `review` and `protected_names`; merged with the lists below. None = none.",
+    )
+    block: TermLists = Field(default_factory=dict, description="Terms that refuse a script.")
+    review: TermLists = Field(default_factory=dict, description="Terms that hold a script for an operator.")
+    protected_names: list[str] = Field(
+        default_factory=list, description="Real people the presenter must not claim to be ('I am <name>')."
+    )
+    moderation_url: str = Field("", description="An OpenAI-compatible base URL (POST {url}/v1/moderations); '' = off.")
+    moderation_api_key: str = ""
+    moderation_model: str = "omni-moderation-latest"
+    moderation_timeout_s: float = Field(5.0, gt=0, le=60)
+    moderation_flagged: Literal["hold", "refuse"] = "refuse"
+    moderation_on_error: Literal["hold", "refuse", "allow"] = Field(
+        "hold", description="What an unreachable or broken moderation endpoint means for the script."
+    )
+
+
+class AirCheckSettings(BaseModel):
+    """Optional recording of the channel output in rotating, C2PA-signed MP4 segments."""
+
+    enabled: bool = False
+    dir: Path = Path("var/aircheck")
+    segment_minutes: float = Field(10, gt=0, le=240)
+    keep_days: float = Field(30, gt=0)
+
+
+class ProvenanceSettings(BaseModel):
+    """Signed outputs, the pixel watermark, the content policy and the as-run record."""
+
+    issuer: str = Field(
+        "", max_length=200, description="Who signs: the newsroom's name; '' = the name `anchor keys init` recorded."
+    )
+    keys_dir: Path = Field(Path("var/keys"), description="`anchor keys init` writes the local CA and keys here.")
+    sign: bool = Field(True, description="C2PA-sign every finished MP4; a signing failure fails the job.")
+    cert_chain: Path | None = Field(
+        None, description="Your own signing chain (PEM, leaf first) instead of the local CA."
+    )
+    private_key: Path | None = Field(None, description="Its private key (PEM, mode 600).")
+    trust_anchors: list[Path] = Field(default_factory=list, description="More root certificates `verify` trusts.")
+    known_issuers: list[str] = Field(
+        default_factory=list, description="Other issuer names whose watermarks `verify` should name."
+    )
+    training_mining: Literal["notAllowed", "allowed", "constrained"] = "notAllowed"
+    watermark: bool = True
+    watermark_strength: float = Field(
+        2.0,
+        ge=0.25,
+        le=8.0,
+        description="RMS luma offset (8-bit levels) at average texture; 0.5x on flat areas, up to 2x in busy ones.",
+    )
+    index_file: Path = Field(
+        Path("var/provenance/index.jsonl"), description="Every output's content id, for tracing a watermark back."
+    )
+    verify_max_mb: float = Field(500, gt=0, description="Largest upload POST /v1/verify accepts.")
+    asrun_dir: Path = Field(Path("var/asrun"), description="Where each channel's as-run log (NAME.jsonl) goes.")
+    aircheck: AirCheckSettings = Field(default_factory=AirCheckSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+
+
 class Settings(BaseSettings):
     """Everything configurable, in one object handed to constructors."""
 
@@ -196,6 +265,7 @@ class Settings(BaseSettings):
     video: VideoSettings = Field(default_factory=VideoSettings)
     face: FaceSettings = Field(default_factory=FaceSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    provenance: ProvenanceSettings = Field(default_factory=ProvenanceSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -14,11 +14,12 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from anchor.api import avatars, videos
+from anchor.api import avatars, verify, videos
 from anchor.api.auth import make_rate_limiter
 from anchor.api.errors import install_error_handlers
 from anchor.config import Settings
 from anchor.jobs.service import JobBackend, JobService, open_backend
+from anchor.provenance.policy import ContentPolicy
 from anchor.speech.registry import make_speech_backend
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,11 @@ def create_app(
     app.state.settings = settings
     app.state.limiter = make_rate_limiter(settings.api)  # shared through Redis in distributed mode
     app.state.voices = _voices(settings)
+    app.state.policy = ContentPolicy.from_settings(settings.provenance.policy)
     install_error_handlers(app)
     app.include_router(videos.router)
     app.include_router(avatars.router)
+    app.include_router(verify.router)
     for router, prefix in extra_routers:
         app.include_router(router, prefix=prefix)
 

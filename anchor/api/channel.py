@@ -15,13 +15,14 @@ from fastapi.responses import Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 
-from anchor.api.auth import KeyRing
+from anchor.api.auth import KeyRing, Principal
 from anchor.api.errors import ApiError, install_error_handlers
 from anchor.api.metrics import channel_registry
 from anchor.api.pages import mount_static, pages_router
 from anchor.api.whep import whep_router
 from anchor.live.channel import Channel
 from anchor.live.config import OutputConfig
+from anchor.live.intake import admit, amend
 from anchor.live.items import ItemIn
 from streaming.webrtc import WebRtcBroadcaster
 
@@ -35,6 +36,13 @@ class SayNow(BaseModel):
     language: str | None = None
     voice: str | None = None
     title: str | None = None
+
+
+class Reject(BaseModel):
+    """Why an operator refuses a held item."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field("rejected by operator", min_length=1, max_length=500)
 
 
 class Move(BaseModel):
@@ -52,7 +60,9 @@ def channel_keys(api_key: str | Mapping[str, str] | None) -> KeyRing:
 def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = None) -> APIRouter:
     """Routes controlling one channel; with a key (or keys) configured, all but /metrics and /healthz need one."""
     queue = channel.queue
-    guarded = APIRouter(dependencies=[Depends(channel_keys(api_key).dependency())])
+    policy = channel.pipeline.policy
+    keys = channel_keys(api_key)
+    guarded = APIRouter(dependencies=[Depends(keys.dependency())])
     open_routes = APIRouter()
     registry = channel_registry(channel)
 
@@ -69,7 +79,8 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
 
     @guarded.post("/queue", status_code=201)
     def add_item(body: dict[str, Any]) -> dict[str, Any]:
-        item = queue.add(ItemIn.parse(body))
+        """Queue a script (it passes the content policy first: refused -> 422, needs review -> stored held)."""
+        item = admit(queue, policy, ItemIn.parse(body))
         channel.nudge()
         return item.model_dump(mode="json")
 
@@ -83,7 +94,7 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
             move = Move.model_validate(body)
             item = queue.move(item_id, before_id=move.before_id, to_index=move.to_index)
         else:
-            item = queue.update(item_id, body)
+            item = amend(queue, policy, item_id, body)
         channel.nudge()
         return item.model_dump(mode="json")
 
@@ -98,6 +109,18 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
         channel.nudge()
         return removed
 
+    @guarded.post("/queue/{item_id}/approve")
+    def approve_item(item_id: int, who: Principal = Depends(keys.dependency())) -> dict[str, Any]:
+        """An operator releases an item the content policy held for review; it joins the queue."""
+        item = queue.approve(item_id, by=who.key_name or "operator")
+        channel.nudge()
+        return item.model_dump(mode="json")
+
+    @guarded.post("/queue/{item_id}/reject")
+    def reject_item(item_id: int, body: Reject, who: Principal = Depends(keys.dependency())) -> dict[str, Any]:
+        """An operator refuses a held item: it is skipped with the reason and never plays."""
+        return queue.reject(item_id, body.reason, by=who.key_name or "operator").model_dump(mode="json")
+
     @guarded.post("/skip")
     def skip() -> dict[str, Any]:
         """Stop the item on air at the next frame; it is marked skipped and the queue goes on."""
@@ -108,7 +131,7 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
 
     @guarded.post("/say-now", status_code=202)
     def say_now(body: SayNow) -> dict[str, Any]:
-        item = queue.add(ItemIn.parse({**body.model_dump(), "mode": "interrupt"}))
+        item = admit(queue, policy, ItemIn.parse({**body.model_dump(), "mode": "interrupt"}))
         channel.nudge()
         return item.model_dump(mode="json")
 

@@ -13,6 +13,7 @@ from anchor.errors import InputError
 from anchor.face.avatar import AvatarStore
 from anchor.jobs.records import VideoSpec
 from anchor.rundown.load import parse_rundown
+from anchor.rundown.ssml import split_breaks
 from anchor.studio.backdrop import parse_background
 
 SIZE_RE = re.compile(r"^\s*(\d{2,4})\s*[xX×]\s*(\d{2,4})\s*$")
@@ -160,3 +161,16 @@ def _rundown_spec(body: VideoCreate, has_audio: bool) -> VideoSpec:
                 field=f"rundown.{where}",
             )
     return VideoSpec(rundown=body.rundown, captions=body.captions)
+
+
+def scripts_of(spec: VideoSpec) -> list[tuple[str, str, str | None]]:
+    """(field, text, language) of every script a job will speak, for the content policy."""
+    if spec.rundown is None:
+        return [("text", spec.text, spec.language)] if spec.text else []
+    out = []
+    for i, story in enumerate(spec.rundown.get("stories", [])):
+        text = story.get("text") if isinstance(story, dict) else None
+        if isinstance(text, str) and text.strip():
+            clean, _ = split_breaks(text, field=f"rundown.stories[{i}].text")
+            out.append((f"rundown.stories[{i}].text", clean, story.get("language")))
+    return out

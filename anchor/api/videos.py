@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 
 from anchor.api.auth import Principal, require_key
 from anchor.api.errors import ApiError
-from anchor.api.schemas import VideoCreate, to_spec
+from anchor.api.schemas import VideoCreate, scripts_of, to_spec
 from anchor.api.uploads import check_audio, check_background_image, read_capped
 from anchor.errors import InputError, NotFoundError
 from anchor.jobs.callback_guard import check_callback_url, parse_networks
@@ -22,6 +22,7 @@ from anchor.jobs.documents import job_document
 from anchor.jobs.files import CAPTION_FILES, VIDEO_FILE
 from anchor.jobs.records import JobRecord
 from anchor.jobs.service import JobService
+from anchor.provenance.policy import require_publishable
 
 router = APIRouter(prefix="/v1/videos", tags=["videos"], dependencies=[Depends(require_key)])
 
@@ -129,6 +130,8 @@ async def create_video(
     spec = to_spec(
         body, settings, state.voices, has_audio=audio is not None, has_background_image=background is not None
     )
+    for field, text, language in scripts_of(spec):  # the content policy, before anything is queued
+        require_publishable(state.policy, text, language, field)
     if body.callback_url is not None:  # resolves the host: off the event loop
         networks = parse_networks(settings.api.webhook_private_networks)
         await run_in_threadpool(check_callback_url, body.callback_url, networks)

@@ -47,10 +47,12 @@ def avatar_list(config: Path | None = ConfigOpt) -> None:
 
     settings = settings_from(config)
     store = AvatarStore(settings.avatars_dir, BUILTIN_AVATARS)
-    table = Table("name", "size", "licence", "source", "path")
+    table = Table("name", "size", "licence", "source", "consent", "path")
     with errors():
         for name in store.names():
             pack = load_pack(store.path_of(name))
             w, h = pack.meta.image_size
-            table.add_row(name, f"{w}x{h}", pack.meta.licence, pack.meta.source[:60], str(pack.path))
+            table.add_row(
+                name, f"{w}x{h}", pack.meta.licence, pack.meta.source[:60], pack.meta.consent[:80], str(pack.path)
+            )
     out.print(table)

@@ -76,10 +76,14 @@ def queue_add(
     lang: str | None = typer.Option(None, "--lang", help="en or zh (default: detect)."),
     voice: str | None = typer.Option(None, help="Voice id."),
     channel: Path = ChannelArg,
+    config: Path | None = ConfigOpt,
 ) -> None:
-    """Add a script item to the channel's queue."""
+    """Add a script item to the channel's queue (after the content policy: held items wait for approval)."""
+    from anchor.live.intake import admit
     from anchor.live.items import ItemIn
+    from anchor.provenance.policy import ContentPolicy
 
+    settings = settings_from(config)
     with errors():
         spec = ItemIn.parse(
             {
@@ -92,9 +96,11 @@ def queue_add(
                 "voice": voice,
             }
         )
+        policy = ContentPolicy.from_settings(settings.provenance.policy)
         with _queue(channel) as q:
-            item = q.add(spec)
-    out.print(f"queued item {item.id} ({item.mode})")
+            item = admit(q, policy, spec)
+    held = f"; held for review: {item.policy.get('reason', '')}" if item.state == "held" and item.policy else ""
+    out.print(f"queued item {item.id} ({item.mode}){held}")
 
 
 @queue_app.command("ls")

@@ -30,7 +30,7 @@ from anchor.live.preparation import Preparation, Preparer
 from anchor.live.store import ScriptQueue
 from anchor.program.pipeline import Pipeline
 from anchor.program.segment import Segment
-from anchor.program.timeline import ProgramTimeline, TimelineEvent
+from anchor.program.timeline import Mark, ProgramTimeline, TimelineEvent
 from anchor.studio.presenter import PresenterShot, presenter_placement
 from streaming.clock import Clock
 from streaming.outputs import NetworkOutput, OutputStatus, Sink, ViewerFanout
@@ -92,6 +92,7 @@ class Channel:
         ticker: Sequence[str] = (),
         interrupt_policy: Literal["skip", "resume"] = "skip",
         outputs: Sequence[OutputConfig] = (),
+        mark: Mark | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.queue = queue
@@ -110,7 +111,7 @@ class Channel:
         renderer = pipeline.renderer(avatar, place.scale, idle_motion)
         self.shot = PresenterShot(width, height, place, renderer.size, fps=fps)
         self._clock_shown = False
-        self.timeline = ProgramTimeline(renderer, self.shot, fps)
+        self.timeline = ProgramTimeline(renderer, self.shot, fps, mark=mark)
         if ticker:
             self.set_ticker(ticker)
         self.timeline.listeners.append(self._on_timeline)

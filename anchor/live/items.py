@@ -20,13 +20,14 @@ MAX_TEXT_CHARS = 5000
 
 Mode = Literal["append", "next", "interrupt"]
 InterruptAt = Literal["now", "sentence"]
-ItemState = Literal["queued", "preparing", "ready", "playing", "played", "failed", "skipped"]
+ItemState = Literal["held", "queued", "preparing", "ready", "playing", "played", "failed", "skipped"]
 
 PENDING_STATES: tuple[ItemState, ...] = ("queued", "preparing", "ready")
 """States of an item still waiting for its turn."""
 FINAL_STATES: tuple[ItemState, ...] = ("played", "failed", "skipped")
 
 TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
+    "held": frozenset(),
     "queued": frozenset({"preparing", "skipped", "failed"}),
     "preparing": frozenset({"ready", "skipped", "failed"}),
     "ready": frozenset({"playing", "skipped", "failed"}),
@@ -36,8 +37,11 @@ TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
     "skipped": frozenset(),
 }
 """Transitions the channel may request (playing -> ready: an interrupted item that will resume).
-Two more exist only inside the queue: an edit sends a preparing/ready item back to queued (its
-preparation is stale), and crash recovery sends preparing/ready/playing items back to queued."""
+More exist only inside the queue: an edit sends a preparing/ready item back to queued (its
+preparation is stale), and crash recovery sends preparing/ready/playing items back to queued.
+`held` (the content policy wants an operator to look first) is entered by
+`ScriptQueue.add(..., hold=True)` or `hold()` and left only by an operator: `approve()` (to queued)
+or `reject()` (to skipped); the channel never plays it."""
 
 
 def check_transition(item_id: int, old: ItemState, new: ItemState) -> None:
@@ -216,8 +220,10 @@ class Item(ItemIn):
 
     `position` orders pending items (lower plays earlier); `reason` says why an item failed
     or was skipped; `attempts` counts playbacks cut short by a restart and replayed;
-    `revision` grows on every edit so the channel can drop a stale preparation. Templates
-    (recurring or playlist entries) stay `queued` forever; `source_id` on a spawned item
+    `revision` grows on every edit so the channel can drop a stale preparation. `policy` is
+    the content policy's decision (`PolicyDecision.as_dict()`, plus `approved_by` /
+    `approved_at` once an operator approved a held item). Templates (recurring or playlist
+    entries) stay `queued` forever (or `held` until approved); `source_id` on a spawned item
     names its template; `next_fire_at` / `last_fired_at` belong to recurring entries.
     """
 
@@ -233,6 +239,7 @@ class Item(ItemIn):
     source_id: int | None = None
     next_fire_at: AwareDatetime | None = None
     last_fired_at: AwareDatetime | None = None
+    policy: dict[str, Any] | None = None
 
     @property
     def is_template(self) -> bool:

@@ -9,6 +9,7 @@ from anchor.feeds.desk import NewsDesk
 from anchor.feeds.stories import StoryStore
 from anchor.live.channel import Channel
 from anchor.live.config import ChannelConfig
+from anchor.live.provenance import ChannelProvenance
 from anchor.live.store import ScriptQueue
 from anchor.program.bulletin import render_rundown
 from anchor.program.pipeline import Pipeline
@@ -28,6 +29,7 @@ class ChannelRuntime:
     queue: ScriptQueue
     broadcaster: WebRtcBroadcaster | None
     desk: NewsDesk | None = None
+    provenance: ChannelProvenance | None = None
 
     def __enter__(self) -> ChannelRuntime:
         self.channel.start()
@@ -41,6 +43,8 @@ class ChannelRuntime:
                 self.desk.stop()
             self.channel.stop()
         finally:
+            if self.provenance is not None:
+                self.provenance.close()
             self.queue.close()
 
 
@@ -61,6 +65,7 @@ def news_desk(pipeline: Pipeline, cfg: ChannelConfig, queue: ScriptQueue, channe
         queue=queue,
         set_ticker=channel.set_ticker,
         render=render if any(b.render for b in cfg.bulletins) else None,
+        check=lambda text, language: pipeline.policy.check(text, language).outcome,
     )
 
 
@@ -78,10 +83,15 @@ def build_channel(pipeline: Pipeline, cfg: ChannelConfig) -> ChannelRuntime:
         ice = [IceServer(s.urls, s.username, s.credential) for s in cfg.webrtc.ice_servers]
         broadcaster = WebRtcBroadcaster(cfg.fps, ice_servers=ice, max_viewers=cfg.webrtc.max_viewers)
         sinks.append(broadcaster)
+    prov = ChannelProvenance.open(pipeline.settings.provenance, cfg, avatar)
+    if prov.aircheck is not None:
+        sinks.append(prov.aircheck)
     playlist = cfg.idle.playlist if cfg.idle.policy == "playlist" else None
     channel = Channel(
         pipeline, queue, avatar, sinks, SystemClock(),
         width=cfg.width, height=cfg.height, fps=cfg.fps, recover=cfg.recover, idle_playlist=playlist,
         idle_motion=cfg.idle.motion, ticker=cfg.ticker, interrupt_policy=cfg.interrupt_policy, outputs=cfg.outputs,
+        mark=prov.watermark.embed if prov.watermark else None,
     )  # fmt: skip
-    return ChannelRuntime(cfg, channel, queue, broadcaster, news_desk(pipeline, cfg, queue, channel))
+    channel.listeners.append(prov.listener(queue))
+    return ChannelRuntime(cfg, channel, queue, broadcaster, news_desk(pipeline, cfg, queue, channel), prov)

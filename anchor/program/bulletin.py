@@ -190,9 +190,15 @@ def render_rundown(
             except InputError as e:
                 raise type(e)(str(e), field=f"stories[{i}].avatar") from None
             names.add(s.avatar)
+    # The content policy for every story before anything is spoken (a bulletin is published as a whole).
+    for i, s in enumerate(rundown.stories):
+        if s.text is not None:
+            clean_text, _ = split_breaks(s.text, field=f"stories[{i}].text")
+            pipeline.require_publishable(clean_text, s.language, field=f"stories[{i}].text")
     anchors: dict[str, _Anchor] = {}
+    packs = {name: pipeline.avatar(name) for name in sorted(names)}
     for name in sorted(names):
-        pack = pipeline.avatar(name)
+        pack = packs[name]
         solo, beside = anchor_placements(pack, layout)
         anchors[name] = _Anchor(pipeline.renderer(pack, solo.scale), solo, beside)
 
@@ -264,8 +270,19 @@ def render_rundown(
     if gfx.captions if burn_captions is None else burn_captions:
         comp.set_captions([(c.start // spf, -(-c.end // spf), c.lines) for c in cues])
 
+    content_id = content_id or str(uuid.uuid4())
+    on_screen = [packs[plans[0].avatar], *(packs[n] for n in sorted({p.avatar for p in plans} - {plans[0].avatar}))]
+    prov = pipeline.output_provenance(
+        content_id=content_id,
+        presenters=on_screen,
+        scripts=[p.text for p in plans if p.text],
+        language=locale,
+        voice=plans[0].speech.voice,
+        title=prog.title,
+        kind="bulletin",
+    )
     # Who is on screen at each frame: a story's avatar for its frames, the first before, the last after.
-    timeline = ProgramTimeline(first.renderer, comp, fps)
+    timeline = ProgramTimeline(first.renderer, comp, fps, mark=prov.watermarker.embed if prov.watermarker else None)
     starts = {p.start: p for p in plans}
     who = [plans[0].avatar] * total
     story_of = np.full(total, -1, np.int64)
@@ -275,12 +292,14 @@ def render_rundown(
     who[at:] = [plans[-1].avatar] * outro
     story_of[at:] = len(plans)
 
-    meta = disclosure_tags(locale, content_id or str(uuid.uuid4()))
+    meta = disclosure_tags(locale, content_id)
     meta.update({"title": prog.title, "network": prog.channel, "ai_label": label})
     v = pipeline.settings.video
     current = plans[0].avatar
     try:
-        with Mp4Sink(output, W, H, fps, crf=v.crf, preset=v.preset, threads=v.threads, metadata=meta) as sink:
+        with Mp4Sink(
+            output, W, H, fps, crf=v.crf, preset=v.preset, threads=v.threads, metadata=meta, finalize=prov.finalize
+        ) as sink:
             for n in range(total):
                 if who[n] != current:
                     current = who[n]

@@ -5,6 +5,7 @@ The clip is one Segment played from frame 0 on the program timeline, written to 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,9 +85,13 @@ def say(pipeline: Pipeline, request: SayRequest, progress: Progress | None = Non
     if progress:
         progress("speech", 0.0)
     said = request.text
+    if request.audio is None:
+        pipeline.require_publishable(request.text, request.language)
     if request.audio is not None:
         heard = pipeline.listen(request.audio, language=request.language, text=request.text)
         said = heard.text
+        if said.strip():
+            pipeline.require_publishable(said, heard.speech.language, field="audio")
         if progress:
             progress("lipsync", 0.0)
         segment = pipeline.segment(heard.speech, fps)
@@ -102,19 +107,23 @@ def say(pipeline: Pipeline, request: SayRequest, progress: Progress | None = Non
     renderer = pipeline.renderer(avatar, placement.scale)
     label = AI_LABEL.get(speech.language, AI_LABEL["en"])
     shot = PresenterShot(width, height, placement, renderer.size, label=label, fps=fps, background=backdrop)
-    timeline = ProgramTimeline(renderer, shot, fps)
+    content_id = str(uuid.uuid4())
+    prov = pipeline.output_provenance(
+        content_id=content_id,
+        presenters=[avatar],
+        scripts=[said] if said.strip() else [],
+        language=speech.language,
+        voice=speech.voice,
+        title=said[:80],
+        kind="clip",
+    )
+    timeline = ProgramTimeline(renderer, shot, fps, mark=prov.watermarker.embed if prov.watermarker else None)
     timeline.play(segment)
     v = settings.video
     n = segment.frames
+    meta = disclosure_tags(speech.language, content_id)
     with Mp4Sink(
-        output,
-        width,
-        height,
-        fps,
-        crf=v.crf,
-        preset=v.preset,
-        threads=v.threads,
-        metadata=disclosure_tags(speech.language),
+        output, width, height, fps, crf=v.crf, preset=v.preset, threads=v.threads, metadata=meta, finalize=prov.finalize
     ) as sink:
         for i in range(n):
             sink.write(*timeline.next_frame())

@@ -30,6 +30,9 @@ REST = np.zeros(4, np.float32)
 
 EventKind = Literal["started", "finished", "interrupted"]
 
+Mark = Callable[[np.ndarray, int], object]
+"""Marks a freshly composed program picture in place (the invisible watermark), given its frame index."""
+
 
 @dataclass(frozen=True)
 class TimelineEvent:
@@ -63,9 +66,10 @@ class _OnAir:
 class ProgramTimeline:
     """Produces program frames in order from one anchor renderer and the studio compositor."""
 
-    def __init__(self, renderer: AnchorRenderer, studio: Compositor, fps: int) -> None:
+    def __init__(self, renderer: AnchorRenderer, studio: Compositor, fps: int, *, mark: Mark | None = None) -> None:
         self.renderer = renderer
         self.studio = studio
+        self.mark = mark
         self.fps = fps
         self.spf = samples_per_frame(fps)
         self.frame_index = 0
@@ -202,7 +206,10 @@ class ProgramTimeline:
         mouth, audio = self._advance()
         n = self.frame_index
         if render or self._last_image is None:
-            self._last_image = self.studio.compose(self.renderer.render(mouth, n / self.fps), n)
+            image = self.studio.compose(self.renderer.render(mouth, n / self.fps), n)
+            if self.mark is not None:
+                self.mark(image, n)
+            self._last_image = image
             self.rendered_frames += 1
         self.frame_index += 1
         return VideoFrame(n, self._last_image, self.fps), AudioChunk(n * self.spf, audio)
