@@ -20,6 +20,7 @@ from anchor.api.errors import ApiError, install_error_handlers
 from anchor.api.metrics import channel_registry
 from anchor.api.pages import mount_static, pages_router
 from anchor.api.whep import whep_router
+from anchor.errors import InputError
 from anchor.live.channel import Channel
 from anchor.live.config import OutputConfig
 from anchor.live.intake import admit, amend
@@ -61,6 +62,13 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
     """Routes controlling one channel; with a key (or keys) configured, all but /metrics and /healthz need one."""
     queue = channel.queue
     policy = channel.pipeline.policy
+
+    def _check_avatar(name: str | None) -> None:
+        if name is not None and not channel.pipeline.avatars.exists(name):
+            raise InputError(
+                f"unknown avatar {name!r}; installed: {', '.join(channel.pipeline.avatars.names())}", field="avatar"
+            )
+
     keys = channel_keys(api_key)
     guarded = APIRouter(dependencies=[Depends(keys.dependency())])
     open_routes = APIRouter()
@@ -80,7 +88,9 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
     @guarded.post("/queue", status_code=201)
     def add_item(body: dict[str, Any]) -> dict[str, Any]:
         """Queue a script (it passes the content policy first: refused -> 422, needs review -> stored held)."""
-        item = admit(queue, policy, ItemIn.parse(body))
+        spec = ItemIn.parse(body)
+        _check_avatar(spec.avatar)
+        item = admit(queue, policy, spec)
         channel.nudge()
         return item.model_dump(mode="json")
 
@@ -94,6 +104,7 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
             move = Move.model_validate(body)
             item = queue.move(item_id, before_id=move.before_id, to_index=move.to_index)
         else:
+            _check_avatar(body.get("avatar") if isinstance(body.get("avatar"), str) else None)
             item = amend(queue, policy, item_id, body)
         channel.nudge()
         return item.model_dump(mode="json")

@@ -20,7 +20,7 @@ import numpy as np
 
 from anchor.errors import AnchorError, NotFoundError
 from anchor.face.avatar import AvatarPack
-from anchor.face.base import MotionControl
+from anchor.face.base import AnchorRenderer, MotionControl
 from anchor.live.config import OutputConfig
 from anchor.live.events import Event, EventHub
 from anchor.live.governor import GovernorStats, RenderGovernor
@@ -31,6 +31,7 @@ from anchor.live.store import ScriptQueue
 from anchor.program.pipeline import Pipeline
 from anchor.program.segment import Segment
 from anchor.program.timeline import Mark, ProgramTimeline, TimelineEvent
+from anchor.studio.compositor import Placement
 from anchor.studio.presenter import PresenterShot, presenter_placement
 from streaming.clock import Clock
 from streaming.outputs import NetworkOutput, OutputStatus, Sink, ViewerFanout
@@ -107,8 +108,13 @@ class Channel:
         self.idle_playlist = idle_playlist
         self.prepare_ahead = prepare_ahead
         self.recover_policy = recover
-        place = presenter_placement(avatar, width, height)
-        renderer = pipeline.renderer(avatar, place.scale, idle_motion)
+        self.width, self.height = width, height
+        self.idle_motion = idle_motion
+        self.avatar = avatar
+        self._anchors: dict[str, tuple[AnchorRenderer, Placement]] = {}
+        self._anchors_lock = threading.Lock()
+        renderer, place = self.anchor_for(avatar.name, avatar)
+        self._on_screen = avatar.name
         self.shot = PresenterShot(width, height, place, renderer.size, fps=fps)
         self._clock_shown = False
         self.timeline = ProgramTimeline(renderer, self.shot, fps, mark=mark)
@@ -117,13 +123,14 @@ class Channel:
         self.timeline.listeners.append(self._on_timeline)
         self.pacer = FramePacer(fps, clock)
         self.governor = RenderGovernor(fps)
-        self.idle_motion = idle_motion
         self._applied_level = -1
         self._audio_level = 0.0
         self.listeners: list[Callable[[ChannelEvent], None]] = []
         self.paused = False
         self.interrupt_policy = interrupt_policy
-        self.preparer = Preparer(pipeline, queue, fps, ahead=prepare_ahead, on_failed=self._on_prepare_failed)
+        self.preparer = Preparer(
+            pipeline, queue, fps, ahead=prepare_ahead, on_failed=self._on_prepare_failed, warm=self.anchor_for
+        )
         self._stop = threading.Event()
         self._cut_requested_for: int | None = None
         self._skip_requested: int | None = None
@@ -283,6 +290,24 @@ class Channel:
             item.text or "", self.fps, language=item.language, voice=item.voice, key=item.id, title=item.title
         )
 
+    def anchor_for(self, name: str, pack: AvatarPack | None = None) -> tuple[AnchorRenderer, Placement]:
+        """The renderer and placement of avatar `name`, made once (the preparer warms them up ahead)."""
+        with self._anchors_lock:
+            found = self._anchors.get(name)
+            if found is None:
+                pack = pack or self.pipeline.avatar(name)
+                place = presenter_placement(pack, self.width, self.height)
+                found = self._anchors[name] = (self.pipeline.renderer(pack, place.scale, self.idle_motion), place)
+            return found
+
+    def _show(self, name: str) -> None:
+        """Put avatar `name` on screen from the next frame."""
+        if name != self._on_screen:
+            renderer, place = self.anchor_for(name)
+            self.timeline.set_anchor(renderer, place)
+            self._on_screen = name
+            self._applied_level = -1  # the new renderer gets the current motion level
+
     def _on_prepare_failed(self, item: Item, reason: str) -> None:
         self._emit(ChannelEvent("failed", item.id, self.timeline.frame_index, reason))
 
@@ -320,7 +345,8 @@ class Channel:
         self._skipped_now = None
         resume_at = e.piece + (1 if e.piece_done else 0)
         more = prep is not None and (not prep.done or resume_at < len(prep.pieces))
-        if self.interrupt_policy == "resume" and not by_operator and prep is not None and more:
+        policy = (prep.item.interrupt_policy if prep is not None else None) or self.interrupt_policy
+        if policy == "resume" and not by_operator and prep is not None and more:
             prep.resume_from = prep.aired = resume_at
             self._finish(e.key, self.queue.resume_later)
             self.preparer.nudge()
@@ -357,6 +383,8 @@ class Channel:
                     self._put_on_air(interrupt, prep)  # cuts whatever plays, at this frame
                     return
         self._feed()
+        if self.timeline.idle:
+            self._show(self.avatar.name)  # between items: the channel's own presenter
         if self.timeline.idle and not self.paused:
             item = self.queue.next_due()
             if item is None and self.idle_playlist:
@@ -385,6 +413,7 @@ class Channel:
 
     def _put_on_air(self, item: Item, prep: Preparation) -> None:
         # The timeline reports the cut item first (skipped or put back), so only one item plays.
+        self._show(item.avatar or self.avatar.name)
         first = prep.pieces[prep.resume_from]
         prep.aired = prep.resume_from + 1
         self.timeline.play(first, more=not (prep.done and prep.aired == len(prep.pieces)))

@@ -156,7 +156,8 @@ class ItemIn(BaseModel):
     sentence). `schedule_at`: wall-clock time before which the item waits and at which it
     goes first. `recurrence` makes this a recurring entry (a template that spawns an item
     each time it fires; `schedule_at` then is its earliest first firing). `playlist` makes
-    this an entry of a named playlist, played only by the idle policy.
+    this an entry of a named playlist, played only by the idle policy. `avatar` presents this item
+    with another avatar than the channel's; `interrupt_policy` overrides the channel's.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -172,6 +173,12 @@ class ItemIn(BaseModel):
     schedule_at: AwareDatetime | None = None
     recurrence: Recurrence | None = None
     playlist: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
+    avatar: str | None = Field(
+        default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Default: the channel's."
+    )
+    interrupt_policy: Literal["skip", "resume"] | None = Field(
+        default=None, description="When an interrupt cuts this item: skip it or resume it (default: the channel's)."
+    )
 
     @field_validator("text")
     @classmethod

@@ -83,6 +83,7 @@ class Preparer:
         ahead: int = 2,
         lead_s: float = 20.0,
         on_failed: Failed | None = None,
+        warm: Callable[[str], object] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.queue = queue
@@ -90,6 +91,7 @@ class Preparer:
         self.ahead = ahead
         self.lead_frames = round(lead_s * fps)
         self.on_failed = on_failed
+        self.warm = warm  # loads an item's avatar ahead of its turn
         self.on_air: int | None = None  # set by the channel: the item on air
         self.aired_frames = 0  # set by the channel: frames of the item on air already played
         self._preps: dict[int, Preparation] = {}
@@ -223,6 +225,8 @@ class Preparer:
             if prep.source is None:
                 if not prep.pieces:
                     self._mark(self.queue.mark_preparing, item)
+                if item.avatar and self.warm is not None:
+                    self.warm(item.avatar)
                 prep.source, prep.sentences = self._source(item)
             speech = next(prep.source, None)
             piece = None if speech is None else self.pipeline.segment(speech, self.fps, key=item.id, title=item.title)

@@ -37,7 +37,7 @@ Clock = Callable[[], datetime]
 
 RecoverPolicy = Literal["replay", "skip"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE items (
@@ -56,6 +56,10 @@ _MIGRATIONS: dict[int, str] = {
     """,
     2: """
     ALTER TABLE items ADD COLUMN policy TEXT;
+    """,
+    3: """
+    ALTER TABLE items ADD COLUMN avatar TEXT;
+    ALTER TABLE items ADD COLUMN interrupt_policy TEXT;
     """,
 }
 

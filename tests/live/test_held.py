@@ -107,7 +107,8 @@ def test_a_version_1_queue_is_migrated(tmp_path: Path, clock: VirtualClock) -> N
     with ScriptQueue(path, clock=clock) as q:
         q.add(ItemIn(text="old item"))
     with sqlite3.connect(path) as raw:  # make it look like a queue written before the policy column
-        raw.execute("ALTER TABLE items DROP COLUMN policy")
+        for column in ("policy", "avatar", "interrupt_policy"):  # the columns added since version 1
+            raw.execute(f"ALTER TABLE items DROP COLUMN {column}")
         raw.execute("UPDATE schema_version SET version = 1")
     with ScriptQueue(path, clock=clock) as q:
         item = q.list()[0]
@@ -117,7 +118,9 @@ def test_a_version_1_queue_is_migrated(tmp_path: Path, clock: VirtualClock) -> N
 
 
 def test_the_channel_plays_a_held_item_only_after_approval(channel_parts) -> None:  # noqa: F811
-    from .test_channel import kinds, wait_for
+    from tests.helpers import wait_until as wait_for
+
+    from .test_channel import kinds
 
     channel, queue, _sink, events, _ = channel_parts
     held = submit(queue, "Reports of a massacre.")
