@@ -35,7 +35,9 @@ def serve(
     import uvicorn
 
     from anchor.api import create_app
+    from anchor.api.auth import KeyRing, check_exposure
     from anchor.api.channel import channel_router
+    from anchor.api.viewing import policy_for
     from anchor.api.whep import whep_router
     from anchor.live.config import load_channel_config
     from anchor.live.runtime import build_channel
@@ -47,13 +49,15 @@ def serve(
     _logging(verbose)
     runtimes, routers = [], []
     with errors():
+        check_exposure(api.host, api.keys, "api.keys")
         pipeline = Pipeline(settings)
         for path in channel:
             runtime = build_channel(pipeline, load_channel_config(path))
             prefix = f"/v1/channels/{runtime.config.name}"
             routers.append((channel_router(runtime.channel, api.keys), prefix))
             if runtime.broadcaster is not None:
-                routers.append((whep_router(runtime.broadcaster), prefix))
+                viewing = policy_for(runtime.config.webrtc, runtime.config.name, KeyRing(api.keys))
+                routers.append((whep_router(runtime.broadcaster, viewing), prefix))
             runtimes.append(runtime)
         application = create_app(settings, extra_routers=routers)
     if not api.keys:

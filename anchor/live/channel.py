@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -24,6 +23,7 @@ from anchor.face.base import MotionControl
 from anchor.live.events import Event, EventHub
 from anchor.live.governor import GovernorStats, RenderGovernor
 from anchor.live.items import Item
+from anchor.live.media import MediaRoots
 from anchor.live.store import ScriptQueue
 from anchor.program.pipeline import Pipeline
 from anchor.program.segment import Segment
@@ -86,8 +86,10 @@ class Channel:
         prepare_ahead: int = 2,
         idle_motion: float = 1.0,
         ticker: Sequence[str] = (),
+        media: MediaRoots | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.media = media or MediaRoots()  # where audio_path may point (none: uploads only)
         self.queue = queue
         self.sinks = list(sinks)
         self.clock = clock
@@ -244,9 +246,8 @@ class Channel:
         """
         p = self.pipeline
         if item.audio_path is not None:
-            speech = p.listen(
-                Path(item.audio_path), language=item.language, text=item.text or "", field="audio_path"
-            ).speech
+            audio = self.media.resolve(item.audio_path)  # checked again where it is opened
+            speech = p.listen(audio, language=item.language, text=item.text or "", field="audio_path").speech
         else:
             speech = p.speak(item.text or "", language=item.language, voice=item.voice)
         return p.segment(speech, self.fps, key=item.id, title=item.title)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from anchor.feeds.desk import NewsDesk
 from anchor.feeds.stories import StoryStore
 from anchor.live.channel import Channel
-from anchor.live.config import ChannelConfig
+from anchor.live.config import GENERATE_KEY, ChannelConfig
+from anchor.live.media import MediaRoots
 from anchor.live.store import ScriptQueue
 from anchor.program.bulletin import render_rundown
 from anchor.program.pipeline import Pipeline
@@ -65,10 +68,30 @@ def news_desk(pipeline: Pipeline, cfg: ChannelConfig, queue: ScriptQueue, channe
     )
 
 
+def control_key(cfg: ChannelConfig) -> str | None:
+    """The control API key: as configured, or (`api_key: generate`) the one kept in
+    `cfg.control_key_file`, made with 192 random bits on first use and readable by its owner only."""
+    key = cfg.control.api_key
+    if key != GENERATE_KEY:
+        return key
+    path = cfg.control_key_file
+    if path.is_file():
+        stored = path.read_text(encoding="ascii").strip()
+        if stored:
+            return stored
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(fresh + "\n")
+    return fresh
+
+
 def build_channel(pipeline: Pipeline, cfg: ChannelConfig) -> ChannelRuntime:
     """Everything `anchor live` / `anchor serve --channel` runs for one channel file (not started)."""
     avatar = pipeline.avatar(cfg.avatar)
     cfg.queue_db.parent.mkdir(parents=True, exist_ok=True)
+    media = MediaRoots(cfg.media_roots, cfg.uploads_dir)
     queue = ScriptQueue(cfg.queue_db)
     sinks: list[Sink] = [
         RtmpSink(o.url, cfg.width, cfg.height, cfg.fps, video_bitrate=o.video_bitrate, preset=o.preset)
@@ -85,6 +108,6 @@ def build_channel(pipeline: Pipeline, cfg: ChannelConfig) -> ChannelRuntime:
     channel = Channel(
         pipeline, queue, avatar, sinks, SystemClock(),
         width=cfg.width, height=cfg.height, fps=cfg.fps, recover=cfg.recover, idle_playlist=playlist,
-        idle_motion=cfg.idle.motion, ticker=cfg.ticker,
+        idle_motion=cfg.idle.motion, ticker=cfg.ticker, media=media,
     )  # fmt: skip
     return ChannelRuntime(cfg, channel, queue, broadcaster, news_desk(pipeline, cfg, queue, channel))

@@ -4,7 +4,7 @@ import { WhepPlayer } from "/web/whep.js";
 const $ = (id) => document.getElementById(id);
 const keyInput = $("key");
 keyInput.value = localStorage.getItem("anchor-key") || new URLSearchParams(location.search).get("key") || "";
-keyInput.onchange = () => { localStorage.setItem("anchor-key", keyInput.value); connectEvents(); refresh(); };
+keyInput.onchange = () => { localStorage.setItem("anchor-key", keyInput.value); player.token = keyInput.value; connectEvents(); refresh(); };
 
 async function api(method, path, body) {
   const headers = { "Content-Type": "application/json" };
@@ -23,6 +23,7 @@ const log = (line) => {
 // Preview over WebRTC (muted until asked).
 const preview = $("preview");
 const player = new WhepPlayer(preview, {
+  token: keyInput.value,  // the control key also admits a viewer when viewing needs a token
   onState: (s) => { $("preview-state").textContent = s; $("preview-state").className = "badge" + (s === "live" ? " live" : ""); },
 });
 player.start();

@@ -17,7 +17,7 @@ import yaml
 from tests.helpers import free_port
 
 FINAL = {"completed", "failed", "cancelled"}
-KEYS = {"alice": "key-alice-1234", "bob": "key-bob-5678", "limited": "key-limited-0000"}
+KEYS = {"alice": "key-alice-1234", "bob": "key-bob-5678", "limited": "key-limited-0000", "admin": "key-admin-4321"}
 WEBHOOK_SECRET = "whsec-test-secret"
 
 
