@@ -16,7 +16,9 @@ from anchor.api.errors import ApiError, error_responses
 from anchor.api.uploads import check_photo, read_capped
 from anchor.config import BUILTIN_AVATARS
 from anchor.errors import InputError
-from anchor.face.avatar import IMAGE_FILE, META_FILE, AvatarMeta, AvatarStore, check_slug, load_pack
+from anchor.face.avatar import IMAGE_FILE, META_FILE, SLUG_RE, AvatarMeta, AvatarStore, check_slug, load_pack
+
+SLUG_PATTERN = f"^{SLUG_RE.pattern}$"  # for the OpenAPI document; the check itself is check_slug (fullmatch)
 
 router = APIRouter(
     tags=["avatars and voices"], dependencies=[Depends(require_key)], responses=error_responses(401, 503)
@@ -62,11 +64,13 @@ def _avatar_doc(request: Request, store: AvatarStore, name: str, principal: Prin
 async def create_avatar(
     request: Request,
     principal: Principal = Depends(require_key),
-    name: str = Form(..., description="lowercase letters, digits, '-' or '_'"),
+    name: str = Form(..., description="lowercase letters, digits, '-' or '_'", pattern=SLUG_PATTERN),
     photo: UploadFile = File(..., description="A photo with exactly one frontal face (JPEG, PNG, WebP)."),
-    source: str = Form(..., description="Where the photo came from."),
-    licence: str = Form(..., description="The photo's licence."),
-    consent: str = Form(..., description="Who consented to this likeness being animated."),
+    source: str = Form(..., description="Where the photo came from.", min_length=1, max_length=2000),
+    licence: str = Form(..., description="The photo's licence.", min_length=1, max_length=2000),
+    consent: str = Form(
+        ..., description="Who consented to this likeness being animated.", min_length=1, max_length=2000
+    ),
     overwrite: bool = Form(False),
 ) -> JSONResponse:
     settings = request.app.state.settings

@@ -31,11 +31,12 @@ from anchor.api.viewing import ViewingPolicy
 from anchor.api.whep import whep_router
 from anchor.errors import InputError
 from anchor.live.channel import Channel
-from anchor.live.items import ItemIn
+from anchor.live.items import MAX_TEXT_CHARS, ItemIn
 from anchor.speech.audio_in import MAX_AUDIO_SECONDS
 from streaming.webrtc import WebRtcBroadcaster
 
 MAX_AUDIO_UPLOAD_MB = 25
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"
 MAX_ITEM_ID = 2**63 - 1
 ItemId = Annotated[int, Path(ge=1, le=MAX_ITEM_ID, description="Queue item id.")]
 
@@ -44,11 +45,11 @@ class SayNow(BaseModel):
     """Say something right now: cut in at once, or at the end of the current sentence."""
 
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=5000)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     interrupt_at: Literal["now", "sentence"] = "now"
-    language: str | None = Field(None, max_length=40)
-    voice: str | None = Field(None, max_length=200)
-    title: str | None = Field(None, max_length=200)
+    language: str | None = Field(default=None, pattern=LANGUAGE_PATTERN)  # the same rules as a queue item's
+    voice: str | None = Field(default=None, min_length=1, max_length=200)
+    title: str | None = Field(default=None, max_length=200)
 
 
 class Move(BaseModel):
@@ -201,7 +202,7 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
         "/queue/{item_id}",
         openapi_extra=_PATCH_DOC,
         summary="Edit a waiting item, or move it",
-        responses=error_responses(400, 404, 422),
+        responses=error_responses(400, 404, 413, 422),
     )
     async def patch_item(item_id: ItemId, request: Request) -> dict[str, Any]:
         try:
@@ -223,7 +224,10 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
         return queue.remove(item_id).model_dump(mode="json")
 
     @guarded.post(
-        "/say-now", status_code=202, summary="Say something now (an interrupt)", responses=error_responses(422)
+        "/say-now",
+        status_code=202,
+        summary="Say something now (an interrupt)",
+        responses=error_responses(400, 413, 422),
     )
     def say_now(body: SayNow) -> dict[str, Any]:
         item = queue.add(ItemIn.parse({**body.model_dump(), "mode": "interrupt"}))

@@ -25,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from anchor.errors import AnchorError, BackendError, InputError, NotFoundError, StorageFullError
 from anchor.jobs.store import IdempotencyConflict
@@ -160,6 +161,20 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return out
 
 
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app serves at this request's path (the router itself names
+    only the first route that matched the path, one method of several)."""
+    methods: set[str] = set()
+    for method in _METHODS:
+        probe = {**request.scope, "method": method}
+        if any(route.matches(probe)[0] == Match.FULL for route in request.app.router.routes):
+            methods.add(method)
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn anchor and framework errors into the JSON shape above."""
 
@@ -237,8 +252,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, f"{field or 'request'}: {first['msg']}", field)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, e: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, e: StarletteHTTPException) -> JSONResponse:
         message = e.detail if isinstance(e.detail, str) else "request refused"
+        headers = dict(e.headers or {})
         if e.status_code == 404 and message == "Not Found":
             message = "no such endpoint; see /docs"
-        return error_response(e.status_code, message, None, dict(e.headers or {}))
+        if e.status_code == 405:
+            allowed = allowed_methods(request)
+            headers["Allow"] = ", ".join(allowed)
+            message = f"{request.method} is not allowed here; use {' or '.join(allowed) or 'nothing'}"
+        return error_response(e.status_code, message, None, headers)

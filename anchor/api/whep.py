@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.routing import NoMatchFound
 
 from anchor.api.auth import KeyRing
 from anchor.api.errors import error_response, error_responses
@@ -57,8 +58,9 @@ def _error(status: int, message: str, field: str | None = None, **headers: str) 
 
 
 def whep_router(broadcaster: WebRtcBroadcaster, policy: ViewingPolicy | None = None) -> APIRouter:
-    """POST /whep (SDP offer -> 201 + answer + Location), DELETE /whep/{id}, PATCH -> 405,
-    GET /webrtc/config, POST /viewer-tokens. Without a policy viewing is public."""
+    """POST /whep (SDP offer -> 201 + answer + Location), DELETE /whep/{id} (PATCH, i.e. trickle
+    ICE, is not offered: 405 with Allow: DELETE), GET /webrtc/config, POST /viewer-tokens.
+    Without a policy viewing is public."""
     policy = policy or ViewingPolicy.build("anchor", "public", KeyRing({}))
     router = APIRouter(tags=["viewing"])
     control_key = policy.keys.dependency()
@@ -111,12 +113,6 @@ def whep_router(broadcaster: WebRtcBroadcaster, policy: ViewingPolicy | None = N
             return _error(404, f"no viewer session {session_id!r}", "session_id")
         return Response(status_code=200)
 
-    @router.patch("/whep/{session_id}", responses=error_responses(405, 422), summary="Trickle ICE (not supported)")
-    async def whep_patch(session_id: SESSION_ID) -> Response:
-        return _error(
-            405, "trickle ICE is not supported: the answer already holds every candidate", None, Allow="DELETE"
-        )
-
     @router.get("/webrtc/config", responses=error_responses(401), summary="ICE servers for an admitted viewer")
     def webrtc_config(request: Request) -> IceConfig:
         """ICE servers for the player page (TURN credentials minted for this viewer), and the viewer cap."""
@@ -132,17 +128,16 @@ def whep_router(broadcaster: WebRtcBroadcaster, policy: ViewingPolicy | None = N
         "/viewer-tokens",
         status_code=201,
         dependencies=[Depends(control_key)],
-        responses=error_responses(401, 422),
+        responses=error_responses(400, 401, 413, 422),
         summary="Mint a viewer token (control key needed)",
     )
     def mint_viewer_token(request: Request, body: Annotated[TokenRequest | None, Body()] = None) -> ViewerToken:
         ttl = (body.ttl_s if body is not None else None) or policy.default_ttl_s
         token, expiry = policy.tokens.mint(ttl)
-        player = str(request.url_for("player")) if _has_route(request, "player") else "/player"
+        try:
+            player = str(request.url_for("player"))
+        except NoMatchFound:  # mounted under `anchor serve`, which has no player page
+            player = str(request.base_url).rstrip("/") + "/player"
         return ViewerToken(token=token, expires_at=expiry, player_url=f"{player}?token={token}")
 
     return router
-
-
-def _has_route(request: Request, name: str) -> bool:
-    return any(getattr(r, "name", None) == name for r in request.app.router.routes)

@@ -60,8 +60,11 @@ class MediaRoots:
                 continue
             if not any(real.is_relative_to(root) for root in self.allowed):
                 continue  # never looked at: whether it exists outside the roots stays unknown
-            if real.is_file() and os.access(real, os.R_OK):
-                return real
+            try:
+                if real.is_file() and os.access(real, os.R_OK):
+                    return real
+            except OSError:  # e.g. a name too long for the file system
+                continue
         raise self.refusal(field)
 
     def store_upload(self, data: bytes, ext: str) -> Path:

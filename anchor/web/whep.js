@@ -30,16 +30,18 @@ export class WhepPlayer {
   async start() {
     this.stopped = false;
     while (!this.stopped) {
+      let why = "";
       try {
         await this.connect(await this.iceServers());
         this.retry = 1000;
         await this.untilBroken();
       } catch (err) {
-        this.onState("error", String(err.message || err));
+        why = String(err.message || err);
+        this.onState("error", why);
       }
       await this.hangup();
       if (this.stopped) break;
-      this.onState("reconnecting");
+      this.onState("reconnecting", why);  // keep the reason on screen (e.g. a missing viewer token)
       await new Promise((r) => setTimeout(r, this.retry));
       this.retry = Math.min(this.retry * 2, 10000);
     }

@@ -94,11 +94,11 @@ class ApiServer:
 class RedisServer:
     """redis-server on a free 127.0.0.1 port, no persistence, started and stopped by pid."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
         exe = shutil.which("redis-server")
         if exe is None:
             raise FileNotFoundError("redis-server is not installed (bash scripts/setup.sh installs it as root)")
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc = Proc(
             [
