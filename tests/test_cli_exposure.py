@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from anchor.live.config import ChannelConfig
-from anchor.live.runtime import control_key
+from anchor.live.keys import control_key
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,6 @@ distributed deployment spends from the same budget. `make_rate_limiter` picks by
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 import math
 import threading
@@ -21,7 +20,6 @@ import redis
 from fastapi import Request
 
 from anchor.api.errors import ApiError
-from anchor.errors import InputError
 
 if TYPE_CHECKING:
     from anchor.config import ApiSettings
@@ -39,37 +37,6 @@ class Principal:
 
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="anchor"'}
-PLACEHOLDER_PREFIX = "change-me"
-
-
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def check_exposure(host: str, keys: Mapping[str, str], field: str) -> None:
-    """InputError (naming `field`) when a server would listen on a non-loopback `host` without a
-    key, or with a placeholder key from the example files (`change-me...`)."""
-    if is_loopback(host):
-        return
-    if not keys:
-        raise InputError(
-            f"refusing to listen on {host} without an API key: anyone who reaches the port could use it; "
-            f"set {field} (or listen on 127.0.0.1)",
-            field=field,
-        )
-    placeholders = sorted(n for n, k in keys.items() if k.startswith(PLACEHOLDER_PREFIX))
-    if placeholders:
-        raise InputError(
-            f"refusing to listen on {host} with the example placeholder key(s) {', '.join(placeholders)}; "
-            f"replace them in {field}",
-            field=field,
-        )
 
 
 class KeyRing:

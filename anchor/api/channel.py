@@ -23,7 +23,7 @@ from starlette.datastructures import UploadFile
 
 from anchor.api.auth import KeyRing
 from anchor.api.bodies import MAX_JSON_BYTES, JsonBodyGuard
-from anchor.api.errors import ApiError, error_responses, install_error_handlers
+from anchor.api.errors import ApiError, error_response, error_responses, install_error_handlers
 from anchor.api.metrics import channel_registry
 from anchor.api.pages import mount_static, pages_router
 from anchor.api.uploads import check_audio, read_capped
@@ -144,7 +144,7 @@ async def _item_body(request: Request, channel: Channel) -> dict[str, Any]:
         raise ApiError(415, f"send application/json or multipart/form-data, not {ctype!r}", field="Content-Type")
     try:
         body = await request.json()
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # no Content-Type: the JSON guard did not look at it
         raise ApiError(400, f"the body is not valid JSON: {e}", field="body") from None
     if not isinstance(body, dict):
         raise ApiError(400, "the body must be a JSON object", field="body")
@@ -207,7 +207,7 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
     async def patch_item(item_id: ItemId, request: Request) -> dict[str, Any]:
         try:
             body = await request.json()
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             raise ApiError(400, f"the body is not valid JSON: {e}", field="body") from None
         if not isinstance(body, dict):
             raise ApiError(400, "the body must be a JSON object", field="body")
@@ -275,6 +275,12 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
     @open_routes.get("/healthz", summary="Is the channel on air (no key needed)")
     def health() -> dict[str, Any]:
         return {"ok": channel.error is None, "program_time_s": channel.timeline.frame_index / channel.fps}
+
+    @open_routes.get("/readyz", summary="Readiness for load balancers (no key needed)", responses=error_responses(503))
+    def ready() -> Any:
+        if channel.error is not None:
+            return error_response(503, f"the channel stopped: {channel.error}", "channel")
+        return {"status": "ready"}
 
     router = APIRouter()
     router.include_router(guarded)

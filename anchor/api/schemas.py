@@ -13,6 +13,7 @@ from anchor.errors import InputError
 from anchor.face.avatar import AvatarStore
 from anchor.jobs.records import VideoSpec
 from anchor.rundown.load import parse_rundown
+from anchor.rundown.ssml import split_breaks
 from anchor.speech.text import require_speakable
 from anchor.studio.backdrop import parse_background
 
@@ -163,4 +164,14 @@ def _rundown_spec(body: VideoCreate, has_audio: bool) -> VideoSpec:
                 f"{where}: rundowns sent to the API cannot reference files on the server; leave it out",
                 field=f"rundown.{where}",
             )
+    for i, story in enumerate(rundown.stories):
+        if story.text is None:
+            continue
+        field = f"rundown.stories[{i}].text"
+        try:  # every piece between <break/> marks is spoken on its own: each must hold words (or nothing)
+            for piece in split_breaks(story.text, field=field)[1]:
+                if piece.text.strip():
+                    require_speakable(piece.text, field=field)
+        except InputError as e:
+            raise ApiError(422, str(e), field=e.field or field) from None
     return VideoSpec(rundown=body.rundown, captions=body.captions)

@@ -22,19 +22,23 @@ def live(
     config: Path | None = ConfigOpt,
 ) -> None:
     """Run a 24/7 channel from its script queue, pushing to its RTMP outputs, until stopped."""
-    from anchor.api.auth import check_exposure
-    from anchor.api.channel import channel_app, channel_keys
-    from anchor.api.server import ApiServer
-    from anchor.api.viewing import policy_for
     from anchor.live.config import GENERATE_KEY, load_channel_config
-    from anchor.live.runtime import build_channel, control_key
-    from anchor.program.pipeline import Pipeline
+    from anchor.live.keys import control_key
+    from anchor.netguard import check_exposure
 
     settings = settings_from(config)
-    with errors():
+    with errors():  # refused before anything heavy is loaded or built
         cfg = load_channel_config(channel_file)
         key = control_key(cfg)
         check_exposure(cfg.control.host, {"control": key} if key else {}, "control.api_key")
+
+    from anchor.api.channel import channel_app, channel_keys
+    from anchor.api.server import ApiServer
+    from anchor.api.viewing import policy_for
+    from anchor.live.runtime import build_channel
+    from anchor.program.pipeline import Pipeline
+
+    with errors():
         runtime = build_channel(Pipeline(settings), cfg)
     channel, broadcaster = runtime.channel, runtime.broadcaster
     stop = threading.Event()

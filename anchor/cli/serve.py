@@ -32,10 +32,18 @@ def serve(
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs). Jobs run in-process (embedded) or on
     `anchor worker` processes (api.mode: distributed)."""
+    from anchor.netguard import check_exposure
+
+    settings = settings_from(config)
+    api = settings.api.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    settings = settings.model_copy(update={"api": api})
+    with errors():  # refused before anything heavy is loaded
+        check_exposure(api.host, api.keys, "api.keys")
+
     import uvicorn
 
     from anchor.api import create_app
-    from anchor.api.auth import KeyRing, check_exposure
+    from anchor.api.auth import KeyRing
     from anchor.api.channel import channel_router
     from anchor.api.viewing import policy_for
     from anchor.api.whep import whep_router
@@ -43,13 +51,9 @@ def serve(
     from anchor.live.runtime import build_channel
     from anchor.program.pipeline import Pipeline
 
-    settings = settings_from(config)
-    api = settings.api.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
-    settings = settings.model_copy(update={"api": api})
     _logging(verbose)
     runtimes, routers = [], []
     with errors():
-        check_exposure(api.host, api.keys, "api.keys")
         pipeline = Pipeline(settings)
         for path in channel:
             runtime = build_channel(pipeline, load_channel_config(path))

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from anchor.feeds.desk import NewsDesk
 from anchor.feeds.stories import StoryStore
 from anchor.live.channel import Channel
-from anchor.live.config import GENERATE_KEY, ChannelConfig
+from anchor.live.config import ChannelConfig
 from anchor.live.media import MediaRoots
 from anchor.live.store import ScriptQueue
 from anchor.program.bulletin import render_rundown
@@ -66,25 +64,6 @@ def news_desk(pipeline: Pipeline, cfg: ChannelConfig, queue: ScriptQueue, channe
         set_ticker=channel.set_ticker,
         render=render if any(b.render for b in cfg.bulletins) else None,
     )
-
-
-def control_key(cfg: ChannelConfig) -> str | None:
-    """The control API key: as configured, or (`api_key: generate`) the one kept in
-    `cfg.control_key_file`, made with 192 random bits on first use and readable by its owner only."""
-    key = cfg.control.api_key
-    if key != GENERATE_KEY:
-        return key
-    path = cfg.control_key_file
-    if path.is_file():
-        stored = path.read_text(encoding="ascii").strip()
-        if stored:
-            return stored
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fresh = secrets.token_urlsafe(24)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(fresh + "\n")
-    return fresh
 
 
 def build_channel(pipeline: Pipeline, cfg: ChannelConfig) -> ChannelRuntime:

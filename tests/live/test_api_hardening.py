@@ -173,3 +173,12 @@ def test_moves_out_of_range_are_422_and_leave_the_order(site) -> None:
         err = error_of(client.patch(f"/queue/{b['id']}", json=body), 422)
         assert err["field"] == field
     assert [i["id"] for i in waiting(client)] == [a["id"], b["id"]]
+
+
+def test_a_deep_body_without_a_content_type_is_a_400_too(site) -> None:
+    client, _, _ = site
+    deep = b'{"text": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    for method, path in (("POST", "/queue"), ("PATCH", "/queue/1")):
+        r = client.request(method, path, content=deep, headers={"Content-Type": ""})
+        assert error_of(r, 400)["field"] == "body"
+    assert client.get("/readyz").json() == {"status": "ready"}
