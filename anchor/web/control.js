@@ -27,6 +27,15 @@ const player = new WhepPlayer(preview, {
   onState: (s) => { $("preview-state").textContent = s; $("preview-state").className = "badge" + (s === "live" ? " live" : ""); },
 });
 player.start();
+$("player-link").onclick = async () => {
+  // Viewing may need a token: mint one (valid for the channel's default lifetime) and show the link.
+  try {
+    const t = await api("POST", "/viewer-tokens", {});
+    const link = new URL(t.player_url, location.href).href;
+    log(`player link (valid until ${new Date(t.expires_at * 1000).toLocaleString()}): ${link}`);
+    await navigator.clipboard?.writeText(link).catch(() => {});
+  } catch (e) { log(`player link: ${e.message}`); }
+};
 $("sound").onclick = () => { preview.muted = !preview.muted; $("sound").textContent = preview.muted ? "Sound on" : "Mute"; };
 
 let paused = false;

@@ -113,6 +113,10 @@ def test_control_room_adds_an_item_that_goes_on_air(site: str, browser, tmp_path
     page.wait_for_function("() => document.getElementById('preview').videoWidth > 0", timeout=20_000)
     page.wait_for_timeout(800)
     page.screenshot(path=str(shots_dir(tmp_path) / "control.png"))
+    page.click("#player-link")  # viewing needs a token: the control room mints a player link
+    page.wait_for_function(
+        "() => document.getElementById('log').textContent.includes('/player?token=vt1.')", timeout=5_000
+    )
     # refusals are shown, not swallowed: a wrong key
     page.fill("#key", "wrong")
     page.dispatch_event("#key", "change")
