@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from anchor.errors import InputError
@@ -15,6 +15,34 @@ from anchor.errors import InputError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.yaml"
 BUILTIN_AVATARS = PROJECT_ROOT / "avatars"
+
+
+MIN_SIDE, MAX_WIDTH, MAX_HEIGHT = 64, 3840, 2160
+
+
+def frame_size_problem(width: int, height: int) -> str | None:
+    """Why a program picture of width x height cannot be made, or None when it can.
+
+    Every picture is converted to I420 (streaming/encoder.py rgb_to_yuv420p) in one buffer of
+    height * 3/2 rows of the luma width, each chroma plane filling height/4 of those rows: the
+    width must be even and the height a multiple of 4 (1280x722 would give chroma planes of
+    180.5 rows). The sides must also lie within 64..3840 x 64..2160.
+    """
+    if not (MIN_SIDE <= width <= MAX_WIDTH and MIN_SIDE <= height <= MAX_HEIGHT):
+        return f"size {width}x{height} is out of range: use {MIN_SIDE}..{MAX_WIDTH} x {MIN_SIDE}..{MAX_HEIGHT}"
+    if width % 2 or height % 4:
+        return (
+            f"size {width}x{height} cannot be encoded: the width must be even and the height a multiple of 4 "
+            f"(e.g. {width - width % 2}x{height - height % 4})"
+        )
+    return None
+
+
+def check_frame_size(width: int, height: int, field: str = "size") -> None:
+    """InputError naming `field` unless `frame_size_problem` accepts width x height."""
+    problem = frame_size_problem(width, height)
+    if problem:
+        raise InputError(problem, field=field)
 
 
 class PiperSettings(BaseModel):
@@ -122,11 +150,18 @@ class VideoSettings(BaseModel):
             raise ValueError("fps must be 25 or 30")
         return v
 
-    @field_validator("width", "height")
+    @field_validator("width")
     @classmethod
     def _even(cls, v: int) -> int:
         if v % 2:
             raise ValueError("must be even (H.264 4:2:0)")
+        return v
+
+    @field_validator("height")
+    @classmethod
+    def _four(cls, v: int) -> int:
+        if v % 4:
+            raise ValueError("must be a multiple of 4 (the I420 chroma planes fill whole rows)")
         return v
 
 
@@ -150,11 +185,21 @@ class ApiSettings(BaseModel):
     )
     workers: int = Field(0, ge=0, le=64, description="Embedded worker threads; 0 = one per two cores.")
     keys: dict[str, str] = Field(default_factory=dict, description="API key name -> bearer token; empty = no auth.")
-    rate_limit_per_minute: float = Field(30, gt=0, description="Job creations per key per minute.")
+    admin_keys: list[str] = Field(
+        default_factory=list, description="Names (in `keys`) of keys that may replace or delete any key's avatars."
+    )
+    rate_limit_per_minute: float = Field(30, gt=0, description="Job and avatar creations per key per minute.")
     rate_limit_burst: int = Field(10, ge=1)
     max_text_chars: int = Field(5000, ge=1)
     max_photo_mb: float = Field(15, gt=0)
-    max_photo_side: int = Field(8000, ge=256)
+    max_photo_side: int = Field(8000, ge=256, description="Largest side of an uploaded photo or background (px).")
+    max_photo_pixels: int = Field(
+        40_000_000, ge=65_536, description="Most pixels an uploaded image may decode to (checked before decoding)."
+    )
+    max_concurrent_decodes: int = Field(2, ge=1, le=16, description="Uploaded images decoded at once.")
+    min_free_mb: float = Field(
+        100, ge=0, description="Free space the storage must keep; below it new jobs are refused (503 storage_full)."
+    )
     max_audio_mb: float = Field(25, gt=0)
     max_audio_seconds: float = Field(300, gt=0)
     max_background_mb: float = Field(10, gt=0, description="Largest `background_image` upload (PNG or JPEG).")
@@ -172,6 +217,13 @@ class ApiSettings(BaseModel):
     maintenance_chance: float = Field(0.05, gt=0, le=1, description="Share of queue polls that look for dead workers.")
     job_time_limit_s: int = Field(3600, ge=1)
     worker_threads: int = Field(1, ge=1, le=16, description="Jobs one `anchor worker` runs at once.")
+
+    @model_validator(mode="after")
+    def _admins_are_keys(self) -> ApiSettings:
+        unknown = [n for n in self.admin_keys if n not in self.keys]
+        if unknown:
+            raise ValueError(f"admin_keys names keys that are not in api.keys: {', '.join(unknown)}")
+        return self
 
     @field_validator("webhook_private_networks")
     @classmethod

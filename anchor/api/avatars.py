@@ -10,14 +10,19 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from anchor.api.auth import require_key
-from anchor.api.errors import ApiError
+from anchor.api import ownership
+from anchor.api.auth import Principal, require_key
+from anchor.api.errors import ApiError, error_responses
 from anchor.api.uploads import check_photo, read_capped
 from anchor.config import BUILTIN_AVATARS
 from anchor.errors import InputError
-from anchor.face.avatar import IMAGE_FILE, META_FILE, AvatarMeta, AvatarStore, check_slug, load_pack
+from anchor.face.avatar import IMAGE_FILE, META_FILE, SLUG_RE, AvatarMeta, AvatarStore, check_slug, load_pack
 
-router = APIRouter(tags=["avatars and voices"], dependencies=[Depends(require_key)])
+SLUG_PATTERN = f"^{SLUG_RE.pattern}$"  # for the OpenAPI document; the check itself is check_slug (fullmatch)
+
+router = APIRouter(
+    tags=["avatars and voices"], dependencies=[Depends(require_key)], responses=error_responses(401, 503)
+)
 
 # mediapipe graphs are heavy; one preparation at a time keeps memory and CPU bounded.
 _PREPARE_LOCK = threading.Lock()
@@ -28,10 +33,10 @@ def _store(request: Request) -> AvatarStore:
 
 
 def _is_builtin(store: AvatarStore, name: str) -> bool:
-    return (BUILTIN_AVATARS / name).resolve() == store.path_of(name).resolve()
+    return ownership.is_builtin(name, store.path_of(name), BUILTIN_AVATARS)
 
 
-def _avatar_doc(request: Request, store: AvatarStore, name: str) -> dict[str, Any]:
+def _avatar_doc(request: Request, store: AvatarStore, name: str, principal: Principal) -> dict[str, Any]:
     pack_dir = store.path_of(name)
 
     meta = AvatarMeta.model_validate_json((pack_dir / META_FILE).read_text(encoding="utf-8"))
@@ -39,6 +44,7 @@ def _avatar_doc(request: Request, store: AvatarStore, name: str) -> dict[str, An
         "name": name,
         "object": "avatar",
         "builtin": _is_builtin(store, name),
+        "mine": ownership.owner_of(pack_dir) == principal.key_name,
         "image_size": list(meta.image_size),
         "face_box": list(meta.face_box),
         "source": meta.source,
@@ -49,32 +55,46 @@ def _avatar_doc(request: Request, store: AvatarStore, name: str) -> dict[str, An
     }
 
 
-@router.post("/v1/avatars", status_code=201, summary="Upload a photo and prepare an avatar")
+@router.post(
+    "/v1/avatars",
+    status_code=201,
+    summary="Upload a photo and prepare an avatar (it belongs to your key)",
+    responses=error_responses(400, 403, 409, 413, 415, 422, 429),
+)
 async def create_avatar(
     request: Request,
-    name: str = Form(..., description="lowercase letters, digits, '-' or '_'"),
+    principal: Principal = Depends(require_key),
+    name: str = Form(..., description="lowercase letters, digits, '-' or '_'", pattern=SLUG_PATTERN),
     photo: UploadFile = File(..., description="A photo with exactly one frontal face (JPEG, PNG, WebP)."),
-    source: str = Form(..., description="Where the photo came from."),
-    licence: str = Form(..., description="The photo's licence."),
-    consent: str = Form(..., description="Who consented to this likeness being animated."),
+    source: str = Form(..., description="Where the photo came from.", min_length=1, max_length=2000),
+    licence: str = Form(..., description="The photo's licence.", min_length=1, max_length=2000),
+    consent: str = Form(
+        ..., description="Who consented to this likeness being animated.", min_length=1, max_length=2000
+    ),
     overwrite: bool = Form(False),
 ) -> JSONResponse:
     settings = request.app.state.settings
+    await run_in_threadpool(request.app.state.limiter.take, principal.key_name, "avatars")
     check_slug(name)
+    ownership.refuse_reserved(name)  # before reading the photo: nothing is stored or decoded
     data = await read_capped(photo, int(settings.api.max_photo_mb * 2**20), "photo")
-    check_photo(data, settings.api.max_photo_side)
+    check_photo(data, settings.api.max_photo_side, max_pixels=settings.api.max_photo_pixels)
     store = _store(request)
-    if overwrite and store.exists(name) and _is_builtin(store, name):
-        raise ApiError(403, f"the built-in avatar {name!r} cannot be replaced; choose another name", field="name")
 
     def prepare() -> None:
         from anchor.face.prepare import prepare_avatar
 
-        with _PREPARE_LOCK:
+        with _PREPARE_LOCK:  # the ownership check and the write happen together
+            target = settings.avatars_dir / name
+            owner = None
+            if overwrite and (target / META_FILE).is_file():
+                ownership.require_may_change(principal, name, target)
+                owner = ownership.owner_of(target)
             settings.avatars_dir.mkdir(parents=True, exist_ok=True)
             prepare_avatar(
                 data, name, settings.avatars_dir, source=source, licence=licence, consent=consent, overwrite=overwrite
             )
+            ownership.record_owner(target, Principal(owner) if owner is not None else principal)
 
     try:
         await run_in_threadpool(prepare)
@@ -82,36 +102,49 @@ async def create_avatar(
         if e.field == "name" and "already exists" in str(e):
             raise ApiError(409, str(e), field="name") from None
         raise
-    return JSONResponse(_avatar_doc(request, store, name), status_code=201, headers={"Location": f"/v1/avatars/{name}"})
+    return JSONResponse(
+        _avatar_doc(request, store, name, principal), status_code=201, headers={"Location": f"/v1/avatars/{name}"}
+    )
 
 
 @router.get("/v1/avatars", summary="List avatars")
-def list_avatars(request: Request) -> dict[str, Any]:
+def list_avatars(request: Request, principal: Principal = Depends(require_key)) -> dict[str, Any]:
     store = _store(request)
-    return {"object": "list", "data": [_avatar_doc(request, store, n) for n in store.names()]}
+    return {"object": "list", "data": [_avatar_doc(request, store, n, principal) for n in store.names()]}
 
 
 @router.get(
-    "/v1/avatars/{name}", summary="The avatar's preview image (PNG)", response_class=FileResponse, name="avatar_preview"
+    "/v1/avatars/{name}",
+    summary="The avatar's preview image (PNG)",
+    response_class=FileResponse,
+    name="avatar_preview",
+    responses={200: {"content": {"image/png": {}}}, **error_responses(404, 422)},
 )
 def avatar_preview(name: str, request: Request) -> FileResponse:
     path = _store(request).path_of(name) / IMAGE_FILE
     return FileResponse(path, media_type="image/png")
 
 
-@router.get("/v1/avatars/{name}/info", summary="The avatar's details (JSON)")
-def avatar_info(name: str, request: Request) -> dict[str, Any]:
-    return _avatar_doc(request, _store(request), name)
+@router.get("/v1/avatars/{name}/info", summary="The avatar's details (JSON)", responses=error_responses(404, 422))
+def avatar_info(name: str, request: Request, principal: Principal = Depends(require_key)) -> dict[str, Any]:
+    return _avatar_doc(request, _store(request), name, principal)
 
 
-@router.delete("/v1/avatars/{name}", status_code=204, summary="Delete an uploaded avatar")
-def delete_avatar(name: str, request: Request) -> Response:
+@router.delete(
+    "/v1/avatars/{name}",
+    status_code=204,
+    summary="Delete an avatar your key made (an admin key: any uploaded one)",
+    responses=error_responses(403, 404, 422),
+)
+def delete_avatar(name: str, request: Request, principal: Principal = Depends(require_key)) -> Response:
     store = _store(request)
     path = store.path_of(name)
     if _is_builtin(store, name):
         raise ApiError(403, f"{name!r} is a built-in avatar and cannot be deleted", field="name")
-    load_pack(path)  # only ever remove something that really is an avatar pack
-    shutil.rmtree(path)
+    with _PREPARE_LOCK:
+        ownership.require_may_change(principal, name, path)
+        load_pack(path)  # only ever remove something that really is an avatar pack
+        shutil.rmtree(path)
     return Response(status_code=204)
 
 

@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -25,6 +24,7 @@ from anchor.live.config import OutputConfig
 from anchor.live.events import Event, EventHub
 from anchor.live.governor import GovernorStats, RenderGovernor
 from anchor.live.items import Item
+from anchor.live.media import MediaRoots
 from anchor.live.outputs import OutputSet
 from anchor.live.preparation import Preparation, Preparer
 from anchor.live.store import ScriptQueue
@@ -94,8 +94,10 @@ class Channel:
         interrupt_policy: Literal["skip", "resume"] = "skip",
         outputs: Sequence[OutputConfig] = (),
         mark: Mark | None = None,
+        media: MediaRoots | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.media = media or MediaRoots()  # where audio_path may point (none: uploads only)
         self.queue = queue
         self.sinks = list(sinks)
 
@@ -129,7 +131,13 @@ class Channel:
         self.paused = False
         self.interrupt_policy = interrupt_policy
         self.preparer = Preparer(
-            pipeline, queue, fps, ahead=prepare_ahead, on_failed=self._on_prepare_failed, warm=self.anchor_for
+            pipeline,
+            queue,
+            fps,
+            ahead=prepare_ahead,
+            on_failed=self._on_prepare_failed,
+            warm=self.anchor_for,
+            open_audio=lambda name: self.media.resolve(name),  # the roots may be replaced later
         )
         self._stop = threading.Event()
         self._cut_requested_for: int | None = None
@@ -284,7 +292,9 @@ class Channel:
         the Preparer instead, so they start as soon as their first sentence is ready."""
         p = self.pipeline
         if item.audio_path is not None:
-            heard = p.listen(Path(item.audio_path), language=item.language, text=item.text or "", field="audio_path")
+            heard = p.listen(
+                self.media.resolve(item.audio_path), language=item.language, text=item.text or "", field="audio_path"
+            )
             return p.segment(heard.speech, self.fps, key=item.id, title=item.title)
         return p.text_segment(
             item.text or "", self.fps, language=item.language, voice=item.voice, key=item.id, title=item.title

@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from anchor.errors import InputError
+from anchor.speech.text import require_speakable
 
 MAX_TEXT_CHARS = 5000
 
@@ -207,11 +208,15 @@ class ItemIn(BaseModel):
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> ItemIn:
-        """Validate user data; errors become InputError naming the first offending field."""
+        """Validate user data; errors become InputError naming the first offending field. Text must
+        hold words to speak by the rule every speech backend applies (`require_speakable`)."""
         try:
-            return cls.model_validate(data)
+            item = cls.model_validate(data)
         except ValidationError as e:
             raise input_error(e) from e
+        if item.text is not None:
+            require_speakable(item.text, max_chars=MAX_TEXT_CHARS)
+        return item
 
 
 def input_error(e: ValidationError) -> InputError:

@@ -84,6 +84,7 @@ class Preparer:
         lead_s: float = 20.0,
         on_failed: Failed | None = None,
         warm: Callable[[str], object] | None = None,
+        open_audio: Callable[[str], Path] = Path,
     ) -> None:
         self.pipeline = pipeline
         self.queue = queue
@@ -92,6 +93,7 @@ class Preparer:
         self.lead_frames = round(lead_s * fps)
         self.on_failed = on_failed
         self.warm = warm  # loads an item's avatar ahead of its turn
+        self.open_audio = open_audio  # where an item's audio_path may point (the channel's media roots)
         self.on_air: int | None = None  # set by the channel: the item on air
         self.aired_frames = 0  # set by the channel: frames of the item on air already played
         self._preps: dict[int, Preparation] = {}
@@ -254,7 +256,8 @@ class Preparer:
         """The pieces of an item, and how many to expect."""
         p = self.pipeline
         if item.audio_path is not None:
-            heard = p.listen(Path(item.audio_path), language=item.language, text=item.text or "", field="audio_path")
+            path = self.open_audio(item.audio_path)
+            heard = p.listen(path, language=item.language, text=item.text or "", field="audio_path")
             return iter([heard.speech]), 1
         text = item.text or ""
         pieces = p.speak_pieces(text, language=item.language, voice=item.voice)

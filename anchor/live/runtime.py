@@ -9,6 +9,7 @@ from anchor.feeds.desk import NewsDesk
 from anchor.feeds.stories import StoryStore
 from anchor.live.channel import Channel
 from anchor.live.config import ChannelConfig
+from anchor.live.media import MediaRoots
 from anchor.live.provenance import ChannelProvenance
 from anchor.live.store import ScriptQueue
 from anchor.program.bulletin import render_rundown
@@ -73,6 +74,7 @@ def build_channel(pipeline: Pipeline, cfg: ChannelConfig) -> ChannelRuntime:
     """Everything `anchor live` / `anchor serve --channel` runs for one channel file (not started)."""
     avatar = pipeline.avatar(cfg.avatar)
     cfg.queue_db.parent.mkdir(parents=True, exist_ok=True)
+    media = MediaRoots(cfg.media_roots, cfg.uploads_dir)
     queue = ScriptQueue(cfg.queue_db)
 
     sinks: list[Sink] = []
@@ -90,7 +92,7 @@ def build_channel(pipeline: Pipeline, cfg: ChannelConfig) -> ChannelRuntime:
     channel = Channel(
         pipeline, queue, avatar, sinks, SystemClock(),
         width=cfg.width, height=cfg.height, fps=cfg.fps, recover=cfg.recover, idle_playlist=playlist,
-        idle_motion=cfg.idle.motion, ticker=cfg.ticker, interrupt_policy=cfg.interrupt_policy, outputs=cfg.outputs,
+        idle_motion=cfg.idle.motion, ticker=cfg.ticker, interrupt_policy=cfg.interrupt_policy, outputs=cfg.outputs, media=media,
         mark=prov.watermark.embed if prov.watermark else None,
     )  # fmt: skip
     channel.listeners.append(prov.listener(queue))

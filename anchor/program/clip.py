@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anchor.captions import build_cues, write_captions
+from anchor.config import check_frame_size
 from anchor.disclosure import AI_LABEL, disclosure_tags
 from anchor.errors import InputError
 from anchor.lipsync.track import MouthTrack
@@ -56,9 +57,8 @@ class SayResult:
 
 
 def check_size(width: int, height: int) -> None:
-    """Refuse frame sizes H.264 4:2:0 and the layouts cannot take."""
-    if width % 2 or height % 2 or not (64 <= width <= 3840 and 64 <= height <= 2160):
-        raise InputError(f"size {width}x{height} is not allowed: use even numbers, 64..3840 x 64..2160", field="size")
+    """Refuse frame sizes the encoder and the layouts cannot take (see `anchor.config.frame_size_problem`)."""
+    check_frame_size(width, height)
 
 
 def check_output(output: Path) -> Path:

@@ -12,6 +12,7 @@ from anchor.config import BUILTIN_AVATARS, Settings
 from anchor.face.avatar import AvatarStore
 from anchor.live.channel import Channel, ChannelEvent
 from anchor.live.items import ItemIn
+from anchor.live.media import MediaRoots
 from anchor.live.store import ScriptQueue
 from anchor.program.pipeline import Pipeline
 from anchor.speech.registry import make_speech_backend
@@ -137,21 +138,37 @@ def test_interrupt_at_sentence_end_lets_the_sentence_finish(channel_parts) -> No
     assert queue.get(story.id).state == "skipped"
 
 
-def test_an_audio_file_item_plays_for_its_length_and_a_missing_file_fails(
+def test_an_audio_file_item_plays_for_its_length_and_a_missing_or_outside_file_fails_alike(
     channel_parts, settings: Settings, tmp_path: Path
 ) -> None:
     from anchor.speech.audio_in import encode_audio
 
     channel, queue, sink, events, _ = channel_parts
+    roots, outside = tmp_path / "media", tmp_path / "private"
+    roots.mkdir()
+    outside.mkdir()
+    channel.media = MediaRoots([roots])
     voice = make_speech_backend(settings.speech).synthesize("Hello from a recorded voice. Good evening.")
-    path = tmp_path / "voice.wav"
+    path = roots / "voice.wav"
     encode_audio(voice.pcm, path)
+    encode_audio(voice.pcm, outside / "secret.wav")
+    (roots / "escape.wav").symlink_to(outside / "secret.wav")
     item = queue.add(ItemIn(audio_path=str(path), title="Recorded"))
-    missing = queue.add(ItemIn(audio_path=str(tmp_path / "missing.mp3")))
+    # stored behind the API's back (the queue file itself): the check where the file is opened refuses them
+    missing = queue.add(ItemIn(audio_path=str(roots / "missing.mp3")))
+    secret = queue.add(ItemIn(audio_path=str(outside / "secret.wav")))
+    linked = queue.add(ItemIn(audio_path=str(roots / "escape.wav")))
+    refused = (missing.id, secret.id, linked.id)
     with channel:
-        wait_until(lambda: ("finished", item.id) in kinds(events) and queue.get(missing.id).state == "failed")
+        wait_until(
+            lambda: ("finished", item.id) in kinds(events) and all(queue.get(i).state == "failed" for i in refused),
+            timeout=90,  # listening to the recording (Whisper) is slow on a busy machine
+        )
     start = next(e.frame for e in events if e.kind == "started" and e.item_id == item.id)
     end = next(e.frame for e in events if e.kind == "finished" and e.item_id == item.id)
     assert abs((end - start) / 25 - voice.duration) <= 0.05
     assert any(sink.loud[start:end])
-    assert "audio" in (queue.get(missing.id).reason or "")
+    reasons = {queue.get(i).reason for i in refused}
+    assert len(reasons) == 1, reasons  # a missing file and a readable one outside the roots look the same
+    assert "media roots" in reasons.pop()
+    assert not any(e.kind == "started" and e.item_id in refused for e in events)
