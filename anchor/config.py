@@ -103,6 +103,7 @@ class ApiSettings(BaseModel):
     max_text_chars: int = Field(5000, ge=1)
     max_photo_mb: float = Field(15, gt=0)
     max_photo_side: int = Field(8000, ge=256)
+    max_video_mb: float = Field(500, gt=0, description="Largest recording uploaded for a video avatar.")
     max_audio_mb: float = Field(25, gt=0)
     max_audio_seconds: float = Field(300, gt=0)
     max_background_mb: float = Field(10, gt=0, description="Largest `background_image` upload (PNG or JPEG).")

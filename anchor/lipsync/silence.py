@@ -19,7 +19,7 @@ from anchor.timebase import samples_per_frame
 
 QUIET_DB = -20.0  # under the 90th-percentile frame level
 FLOOR_DBFS = -30.0  # and never louder than this
-MARGIN = 2  # frames kept around sound
+MARGIN = 1  # frames kept around sound
 EASE = 2  # frames to ease into and out of rest
 
 

@@ -27,7 +27,7 @@ MAX_FACE_PX = 320  # faces larger than this are analysed and stored downscaled (
 BAD_FRAME_SHARE = 0.05  # "more than a few percent"
 EDGE_TOLERANCE = 0.03  # of the face height the mesh may reach past the frame edge
 DETECT_EVERY = 5  # frames between face-detector passes (several-faces check)
-THUMB = (32, 40)  # (w, h) of the grey face thumbnail kept per frame for join costs
+THUMB = (48, 36)  # (w, h) of the grey whole-frame thumbnail kept per frame for loop points
 
 Progress = Callable[[float], None]
 
@@ -40,7 +40,7 @@ class FrameAnalysis:
     landmarks: np.ndarray  # (N, 478, 3) float32 pixels at the working size; NaN where no face
     faces: np.ndarray  # (N,) int8 faces the detector saw; -1 on frames it did not look at
     jump: np.ndarray  # (N,) float32 mean grey change from the previous frame away from the face
-    thumbs: np.ndarray  # (N, 40, 32) uint8 grey face thumbnails (bounding box of the mesh)
+    thumbs: np.ndarray  # (N, 36, 48) uint8 grey thumbnails of the whole frame
 
     @property
     def n(self) -> int:
@@ -62,6 +62,7 @@ def precheck(info: VideoInfo, analyzer: FaceAnalyzer, samples: int = 12) -> Vide
         raise ValueError("precheck needs a static-image FaceAnalyzer")
     times = np.linspace(0.0, max(0.0, info.duration - 2.0 / info.fps), samples).tolist()
     heights: list[float] = []
+    detected: list[float] = []  # face-detector box heights where the mesh found nothing
     no_face = several = 0
     seen = 0
     for _, rgb in sample_frames(info, times):
@@ -72,6 +73,8 @@ def precheck(info: VideoInfo, analyzer: FaceAnalyzer, samples: int = 12) -> Vide
             several += 1
         if not meshes:
             no_face += 1
+            # The detector's box runs brows to chin: about 80% of the mesh's forehead-to-chin box.
+            detected.extend(f.height / 0.8 for f in faces[:1])
         else:
             heights.append(landmarks_box(meshes[0]).height)
     if seen == 0:
@@ -82,6 +85,8 @@ def precheck(info: VideoInfo, analyzer: FaceAnalyzer, samples: int = 12) -> Vide
             field=FIELD,
         )
     if no_face > seen // 3 or not heights:
+        if len(detected) > seen // 3:
+            _check_size(float(np.median(detected)), info.height)
         raise InputError(
             f"no face found in {no_face} of {seen} sampled frames; use a well-lit recording of one person "
             "facing the camera",
@@ -127,7 +132,7 @@ def analyse(info: VideoInfo, progress: Progress | None = None, *, stop: int | No
             small = cv2.GaussianBlur(small, (0, 0), 1.0)
             jumps.append(_jump(prev_small, small, lm, 0.25))
             prev_small = small
-            thumbs.append(_thumb(rgb, lm))
+            thumbs.append(_thumb(grey))
             if progress and i % 10 == 0:
                 progress(min(1.0, (i + 1) / total))
     if not lms:
@@ -157,17 +162,8 @@ def _jump(prev: np.ndarray | None, cur: np.ndarray, lm: np.ndarray, scale: float
     return float(diff.mean())
 
 
-def _thumb(rgb: np.ndarray, lm: np.ndarray) -> np.ndarray:
-    w, h = THUMB
-    if np.isnan(lm[0, 0]):
-        return np.zeros((h, w), np.uint8)
-    box = landmarks_box(lm)
-    x0, y0 = max(0, box.x0), max(0, box.y0)
-    x1, y1 = min(rgb.shape[1], box.x1), min(rgb.shape[0], box.y1)
-    if x1 - x0 < 4 or y1 - y0 < 4:
-        return np.zeros((h, w), np.uint8)
-    grey = cv2.cvtColor(rgb[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY)
-    return cv2.resize(grey, (w, h), interpolation=cv2.INTER_AREA)
+def _thumb(grey: np.ndarray) -> np.ndarray:
+    return cv2.resize(grey, THUMB, interpolation=cv2.INTER_AREA)
 
 
 def refusal(a: FrameAnalysis) -> InputError | None:

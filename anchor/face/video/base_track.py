@@ -32,24 +32,20 @@ class BaseFrame:
     key: tuple[int, int, float]  # identifies the picture (same key, same pixels)
 
 
-def similarity_params(m: np.ndarray) -> np.ndarray:
-    """(log scale, angle, tx, ty) of a 2x3 similarity."""
-    a, b = float(m[0, 0]), float(m[1, 0])
-    return np.array([np.log(np.hypot(a, b)), np.arctan2(b, a), float(m[0, 2]), float(m[1, 2])])
+def interpolate(m_a: np.ndarray, m_b: np.ndarray, lam: float, anchor: np.ndarray) -> np.ndarray:
+    """A similarity between m_a (lam 0) and m_b (lam 1): scale, roll and the position of `anchor`
+    (a point of the face) interpolated, so the face glides straight from one place to the other."""
 
+    def parts(m: np.ndarray) -> tuple[float, float, np.ndarray]:
+        return float(np.log(np.hypot(m[0, 0], m[1, 0]))), float(np.arctan2(m[1, 0], m[0, 0])), m[:, :2] @ anchor + m[:, 2]
 
-def similarity_from(p: np.ndarray) -> np.ndarray:
-    s = np.exp(p[0])
-    c, si = s * np.cos(p[1]), s * np.sin(p[1])
-    return np.array([[c, -si, p[2]], [si, c, p[3]]])
-
-
-def interpolate(m_a: np.ndarray, m_b: np.ndarray, lam: float) -> np.ndarray:
-    """A similarity between m_a (lam 0) and m_b (lam 1), interpolated in scale, angle and shift."""
-    pa, pb = similarity_params(m_a), similarity_params(m_b)
-    d = pb - pa
-    d[1] = (d[1] + np.pi) % (2 * np.pi) - np.pi
-    return similarity_from(pa + lam * d)
+    la, ta, pa = parts(m_a)
+    lb, tb, pb = parts(m_b)
+    d = (tb - ta + np.pi) % (2 * np.pi) - np.pi
+    s, t = np.exp(la + lam * (lb - la)), ta + lam * d
+    rot = s * np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    pos = pa + lam * (pb - pa)
+    return np.concatenate([rot, (pos - rot @ anchor)[:, None]], axis=1)
 
 
 class BaseTrack:
@@ -61,6 +57,7 @@ class BaseTrack:
         self.frames = FootageReader(pack.base_path)
         self.masks = FootageReader(pack.base_mask_path, grey=True)
         self.keep_background = pack.info.background == "keep"
+        self._anchor = pack.reference.astype(np.float64).mean(axis=0)  # the face's centre (canonical)
         w, h = pack.info.frame_size
         self.size = (w, h)
         self.mask_size = mask_size(w, h)
@@ -96,7 +93,7 @@ class BaseTrack:
         b_img, b_mask = self.frames.get(wf.frame), self._mask(wf.frame)
         ta, tb = t[wf.previous].astype(np.float64), t[wf.frame].astype(np.float64)
         # Both frames move onto the interpolated head position (canonical <- output image = m).
-        m = interpolate(invert(ta), invert(tb), wf.lam)  # canonical -> output image
+        m = interpolate(invert(ta), invert(tb), wf.lam, self._anchor)  # canonical -> output image
         to_canonical = invert(m)
         w, h = self.size
         warp_a = compose(m, ta)  # frame a pixels -> output

@@ -121,7 +121,9 @@ def build_video_avatar(
         )
     broken = loops.breaks(analysis.jump)
     pieces = loops.idle_pieces(closed, broken, info.fps)
-    graph = loops.build_graph(pieces, analysis.landmarks, analysis.thumbs, info.fps, opts.max_base_s)
+    eyes = loops.eye_opening(np.nan_to_num(analysis.landmarks))
+    pose = loops.head_pose(np.nan_to_num(analysis.landmarks))
+    graph = loops.build_graph(pieces, analysis.thumbs, eyes, pose, info.fps, opts.max_base_s)
     if not graph.pieces:
         raise InputError(
             f"no stretch of at least {loops.MIN_PIECE_S:.1f} s with the mouth closed and the head steady; record "

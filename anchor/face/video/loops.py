@@ -3,10 +3,11 @@
 A piece is a stretch of consecutive source frames with the mouth closed, the face tracked and
 no edit inside (a frame that jumps much more than its neighbours away from the face breaks a
 stretch). Long stretches are split; a piece's natural successor (the next part of the same
-stretch) joins it at no cost. Every other join is a loop point: the last frames of one piece
-and the first frames of another, compared by head position, face appearance and eye opening,
-and cross-faded over `fade` frames at render time. Each piece keeps its cheapest joins; the
-pieces that cannot reach each other through those are dropped (largest strongly connected set).
+stretch) joins it at no cost. Every other join is a loop point found frame by frame: a frame
+late in one piece and a frame early in another whose surroundings look most alike (whole-frame
+grey thumbnails; closing eyelids cost extra), cross-faded over `fade` frames at render time.
+Each piece keeps its cheapest joins out and in; pieces that cannot reach each other through
+those are dropped (the largest strongly connected set is kept).
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from anchor.face import landmarks as L
+from anchor.face.video.measure import STABLE
 
 MIN_PIECE_S = 0.5
 MAX_PIECE_S = 4.0
 FADE_S = 0.24
+MIN_PLAY_S = 0.2  # a visit shows at least this much of its piece between fades
 EDGE_TRIM = 2  # frames dropped at both ends of a closed stretch (lips about to part)
 JUMP_RATIO = 2.0  # a frame changing this much more than its neighbours breaks a stretch
 SUCCESSORS = 6
+POSE_WEIGHT = 150.0  # grey levels per face height of head displacement at a loop point
 MAX_BASE_S = 150.0  # the base footage keeps at most this much idle material
 
 
@@ -43,11 +47,14 @@ class Piece:
 
 @dataclass(frozen=True)
 class Join:
-    """Piece `to` may follow; `fade` frames are cross-faded (0 for a natural continuation)."""
+    """Piece `to` may follow: the fade starts `exit` frames into this piece and lands `entry` frames
+    into `to`; `fade` frames are cross-faded (0 for a natural continuation: exit = length, entry 0)."""
 
     to: int
     cost: float
     fade: int
+    exit: int
+    entry: int
 
 
 @dataclass(frozen=True)
@@ -57,19 +64,24 @@ class LoopGraph:
     pieces: tuple[Piece, ...]
     joins: tuple[tuple[Join, ...], ...]
     fade: int
+    min_play: int = 0  # frames a visit plays between its fade in and its fade out
 
     def to_dict(self) -> dict[str, object]:
         return {
             "fade": self.fade,
+            "min_play": self.min_play,
             "pieces": [[p.start, p.stop] for p in self.pieces],
-            "joins": [[[j.to, round(j.cost, 5), j.fade] for j in js] for js in self.joins],
+            "joins": [[[j.to, round(j.cost, 5), j.fade, j.exit, j.entry] for j in js] for js in self.joins],
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, object]) -> LoopGraph:
         pieces = tuple(Piece(int(a), int(b)) for a, b in d["pieces"])  # type: ignore[union-attr]
-        joins = tuple(tuple(Join(int(t), float(c), int(f)) for t, c, f in js) for js in d["joins"])  # type: ignore[union-attr]
-        return cls(pieces, joins, int(d["fade"]))  # type: ignore[call-overload]
+        joins = tuple(
+            tuple(Join(int(t), float(c), int(f), int(x), int(e)) for t, c, f, x, e in js)
+            for js in d["joins"]  # type: ignore[union-attr]
+        )
+        return cls(pieces, joins, int(d["fade"]), int(d.get("min_play", 0)))  # type: ignore[call-overload, union-attr]
 
 
 def breaks(jump: np.ndarray) -> np.ndarray:
@@ -82,7 +94,8 @@ def breaks(jump: np.ndarray) -> np.ndarray:
 
 def idle_pieces(idle: np.ndarray, broken: np.ndarray, fps: float) -> list[Piece]:
     """Pieces from the runs of `idle` frames, split at `broken` frames and into MAX_PIECE_S parts."""
-    min_len = max(int(round(MIN_PIECE_S * fps)), 2 * int(round(FADE_S * fps)) + 2)
+    fade, play = int(round(FADE_S * fps)), max(1, int(round(MIN_PLAY_S * fps)))
+    min_len = max(int(round(MIN_PIECE_S * fps)), 2 * fade + play + 2)
     max_len = int(round(MAX_PIECE_S * fps))
     ok = np.asarray(idle, bool).copy()
     n = len(ok)
@@ -116,47 +129,77 @@ def eye_opening(landmarks: np.ndarray) -> np.ndarray:
     return np.mean(d, axis=0) / np.maximum(h, 1e-6)
 
 
-_POSE_POINTS = (*L.FACE_OVAL[::3], 1, 2, 33, 133, 362, 263, 61, 291, 13, 14, 152)
-
-
-def frame_distance(
-    landmarks: np.ndarray, thumbs: np.ndarray, eyes: np.ndarray, a: np.ndarray, b: np.ndarray
-) -> np.ndarray:
-    """Distance of frames `a` to frames `b` (same length): head position (face heights), looks, eyes."""
-    lm = landmarks[:, list(_POSE_POINTS), :2].astype(np.float64)
-    h = np.linalg.norm(landmarks[:, L.CHIN_BOTTOM, :2] - landmarks[:, L.FOREHEAD_TOP, :2], axis=1)
-    pose = np.linalg.norm(lm[a] - lm[b], axis=2).mean(axis=1) / h[a]
-    look = np.abs(thumbs[a].astype(np.float32) - thumbs[b].astype(np.float32)).mean(axis=(1, 2)) / 255.0
-    blink = np.abs(eyes[a] - eyes[b]) / max(float(np.median(eyes)), 1e-6)
-    return pose + 0.5 * look + 0.05 * blink
+def head_pose(landmarks: np.ndarray) -> np.ndarray:
+    """(N, 4) head position per frame: centre x, y and log size in face heights (median face), roll in radians."""
+    lm = np.asarray(landmarks, np.float64)
+    stable = lm[:, list(STABLE), :2]
+    h = np.linalg.norm(lm[:, L.CHIN_BOTTOM, :2] - lm[:, L.FOREHEAD_TOP, :2], axis=1)
+    ref = float(np.nanmedian(h))
+    across = lm[:, 263, :2] - lm[:, 33, :2]  # outer eye corners
+    roll = np.arctan2(across[:, 1], across[:, 0])
+    c = stable.mean(axis=1) / ref
+    return np.stack([c[:, 0], c[:, 1], np.log(np.maximum(h, 1e-6) / ref), roll], axis=1)
 
 
 def build_graph(
-    pieces: list[Piece], landmarks: np.ndarray, thumbs: np.ndarray, fps: float, max_base_s: float = MAX_BASE_S
+    pieces: list[Piece],
+    thumbs: np.ndarray,
+    eyes: np.ndarray,
+    pose: np.ndarray,
+    fps: float,
+    max_base_s: float = MAX_BASE_S,
 ) -> LoopGraph:
-    """The loop graph over `pieces`: natural continuations plus each piece's cheapest loop points."""
+    """The loop graph over `pieces`: natural continuations plus each piece's cheapest loop points.
+
+    A loop point is found frame by frame (video-textures style): for every pair of pieces the
+    exit frame a and the entry frame b whose fade windows look most alike (grey thumbnails of
+    the whole frame, RMS), a blink in either window costing extra. `thumbs` and `eyes` are per
+    source frame (analyse.FrameAnalysis.thumbs, eye_opening).
+    """
     fade = max(2, int(round(FADE_S * fps)))
+    min_play = max(1, int(round(MIN_PLAY_S * fps)))
     if not pieces:
-        return LoopGraph((), (), fade)
+        return LoopGraph((), (), fade, min_play)
     pieces = _cap(pieces, int(max_base_s * fps))
-    eyes = eye_opening(landmarks)
     calm = float(np.median(eyes))
+    # Candidate exits (first frame of the fade out) and entries, every other frame.
+    exits: list[np.ndarray] = []
+    entries: list[np.ndarray] = []
+    for p in pieces:
+        # Entries leave room for a fade in, some play and a fade out; exits come after one fade in.
+        entries.append(np.arange(p.start, p.stop - 2 * fade - min_play + 1, 2))
+        exits.append(np.arange(p.start + fade + min_play, p.stop - fade + 1, 2))
+    mid = fade // 2
+    ex_all = np.concatenate(exits)
+    en_all = np.concatenate(entries)
+    dist = _rms_distances(thumbs, ex_all + mid, en_all + mid)
+    pa, pb = pose[ex_all + mid], pose[en_all + mid]
+    shift = np.sqrt(((pa[:, None, :] - pb[None, :, :]) ** 2).sum(axis=2))
+    dist = dist + POSE_WEIGHT * shift
+    # Lids closing in either fade window ghost: charge for it.
+    lid_ex = np.array([eyes[a : a + fade].min() for a in ex_all])
+    lid_en = np.array([eyes[b : b + fade].min() for b in en_all])
+    dist = dist + 4.0 * ((lid_ex < 0.6 * calm)[:, None] | (lid_en < 0.6 * calm)[None, :])
     n = len(pieces)
-    k = np.arange(fade)
+    ex_off = np.concatenate([[0], np.cumsum([len(e) for e in exits])])
+    en_off = np.concatenate([[0], np.cumsum([len(e) for e in entries])])
     cost = np.full((n, n), np.inf)
-    for i, p in enumerate(pieces):
-        tail = p.stop - fade + k
-        for j, q in enumerate(pieces):
-            if j == i:
+    best: dict[tuple[int, int], tuple[int, int]] = {}
+    late = np.full(n, np.inf)
+    late_pick: dict[int, tuple[int, int, int]] = {}
+    for i in range(n):
+        for j in range(n):
+            if i == j or not len(exits[i]) or not len(entries[j]):
                 continue
-            head = q.start + k
-            c = float(frame_distance(landmarks, thumbs, eyes, tail, head).mean())
-            # A blink cut in half by a cross-fade ghosts: keep loop points away from closing lids.
-            lids = min(float(eyes[tail].min()), float(eyes[head].min()))
-            if lids < 0.6 * calm:
-                c += 1.0
-            cost[i, j] = c
-    # Each piece keeps its cheapest ways out and its cheapest ways in, so every piece can be reached.
+            block = dist[ex_off[i] : ex_off[i + 1], en_off[j] : en_off[j + 1]]
+            a, b = np.unravel_index(int(np.argmin(block)), block.shape)
+            cost[i, j] = float(block[a, b])
+            best[(i, j)] = (int(exits[i][a]), int(entries[j][b]))
+            # The best way out from the last exit frame (always reachable, however late the entry).
+            c_late = float(block[-1].min())
+            if c_late < late[i]:
+                late[i] = c_late
+                late_pick[i] = (j, int(exits[i][-1]), int(entries[j][int(np.argmin(block[-1]))]))
     chosen = np.zeros((n, n), bool)
     for i in range(n):
         finite = np.flatnonzero(np.isfinite(cost[i]))
@@ -164,15 +207,26 @@ def build_graph(
         finite_in = np.flatnonzero(np.isfinite(cost[:, i]))
         chosen[finite_in[np.argsort(cost[finite_in, i])[:SUCCESSORS]], i] = True
     joins: list[list[Join]] = [[] for _ in range(n)]
-    for i in range(n):
-        natural = i + 1 < n and pieces[i + 1].start == pieces[i].stop
+    for i, p in enumerate(pieces):
+        natural = i + 1 < n and pieces[i + 1].start == p.stop
         if natural:
-            joins[i].append(Join(i + 1, 0.0, 0))
+            joins[i].append(Join(i + 1, 0.0, 0, p.length, 0))
+        elif i in late_pick:
+            j, a, b = late_pick[i]
+            joins[i].append(Join(j, float(late[i]), fade, a - p.start, b - pieces[j].start))
         for j in sorted(np.flatnonzero(chosen[i]), key=lambda j: cost[i, j]):
-            if not (natural and j == i + 1):
-                joins[i].append(Join(int(j), float(cost[i, j]), fade))
+            a, b = best[(i, int(j))]
+            joins[i].append(Join(int(j), float(cost[i, j]), fade, a - p.start, b - pieces[int(j)].start))
     keep = _strongly_connected(joins)
-    return _subgraph(pieces, joins, keep, fade)
+    return _subgraph(pieces, joins, keep, fade, min_play)
+
+
+def _rms_distances(thumbs: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) RMS grey difference between thumbnails of frames a and frames b."""
+    x = thumbs[a].reshape(len(a), -1).astype(np.float32)
+    y = thumbs[b].reshape(len(b), -1).astype(np.float32)
+    d2 = (x * x).sum(1)[:, None] + (y * y).sum(1)[None, :] - 2.0 * (x @ y.T)
+    return np.sqrt(np.maximum(d2, 0.0) / x.shape[1])
 
 
 def _cap(pieces: list[Piece], max_frames: int) -> list[Piece]:
@@ -194,13 +248,15 @@ def _strongly_connected(joins: list[list[Join]]) -> np.ndarray:
     return labels == biggest
 
 
-def _subgraph(pieces: list[Piece], joins: list[list[Join]], keep: np.ndarray, fade: int) -> LoopGraph:
+def _subgraph(
+    pieces: list[Piece], joins: list[list[Join]], keep: np.ndarray, fade: int, min_play: int
+) -> LoopGraph:
     new_id = -np.ones(len(pieces), int)
     new_id[np.flatnonzero(keep)] = np.arange(int(keep.sum()))
     out_pieces = tuple(p for p, k in zip(pieces, keep, strict=True) if k)
     out_joins = tuple(
-        tuple(Join(int(new_id[j.to]), j.cost, j.fade) for j in js if keep[j.to])
+        tuple(Join(int(new_id[j.to]), j.cost, j.fade, j.exit, j.entry) for j in js if keep[j.to])
         for js, k in zip(joins, keep, strict=True)
         if k
     )
-    return LoopGraph(out_pieces, out_joins, fade)
+    return LoopGraph(out_pieces, out_joins, fade, min_play)

@@ -127,6 +127,8 @@ def write_pack_files(
 
 def load_video_pack(path: Path, crops: Callable[[Path], np.ndarray] | None = None) -> VideoPack:
     """Read a video pack written by the ingest; refuses other formats and newer versions."""
+    import av
+
     from anchor.face.video.footage import read_all
 
     path = Path(path)
@@ -144,7 +146,7 @@ def load_video_pack(path: Path, crops: Callable[[Path], np.ndarray] | None = Non
         with np.load(path / ARRAYS_FILE) as z:
             arrays = {k: z[k] for k in z.files}
         bank_crops = (crops or read_all)(path / MOUTHS_FILE)
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, av.error.FFmpegError) as e:
         raise InputError(f"avatar pack {path} is damaged ({e})", field="avatar") from None
     if len(bank_crops) != info.bank_size:
         raise InputError(

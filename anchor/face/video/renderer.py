@@ -31,9 +31,8 @@ def _smoothstep(x: float) -> float:
     return x * x * (3 - 2 * x)
 
 
-def _edge_ramp(w: int, h: int) -> np.ndarray:
+def _edge_ramp(w: int, h: int, fade: int) -> np.ndarray:
     """Alpha fade towards the left, right and top edges, where the recording's frame cuts the person."""
-    fade = max(4, w // 14)
     ramp = np.clip(np.minimum(np.arange(w), np.arange(w)[::-1]) / fade, 0, 1).astype(np.float32)
     vramp = np.clip(np.arange(h) / fade, 0, 1).astype(np.float32)[:, None]
     return ramp[None, :] * vramp
@@ -64,7 +63,9 @@ class VideoRenderer:
         self.scale = float(scale)
         self._size = (max(2, round(w0 * scale)), max(2, round(h0 * scale)))
         self._interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-        self._ramp = _edge_ramp(*self._size)
+        mw, mh = self.track.mask_size
+        # The edge fade, laid out at the stored mask size (cheaper than at the layer size).
+        self._ramp = _edge_ramp(mw, mh, fade=max(2, round(self._size[0] / 14 * mw / self._size[0])))
         self._image_key: object = None
         self._mask_key: object = None
         self._image = np.zeros((self._size[1], self._size[0], 3), np.uint8)
@@ -142,8 +143,7 @@ class VideoRenderer:
             cv2.resize(img, (w, h), dst=self._image, interpolation=self._interp)
             self._image_key = None
         if self._mask_key != base.key:
-            a = cv2.resize(base.mask, (w, h), interpolation=cv2.INTER_LINEAR)
-            np.multiply(a, self._ramp, out=a, casting="unsafe")
-            self._alpha[:] = a
+            faded = (base.mask * self._ramp).astype(np.uint8)
+            cv2.resize(faded, (w, h), dst=self._alpha, interpolation=cv2.INTER_LINEAR)
             self._mask_key = base.key
         return AnchorFrame(self._image, self._alpha, (Rect(0, 0, w, h),))
