@@ -155,7 +155,8 @@ def test_the_walk_is_a_function_of_time(video_pack: VideoPack) -> None:
     forward = [a.at(n) for n in range(0, 20000, 7)]
     assert [b.at(n) for n in range(0, 20000, 7)] == forward
     assert a.at(35) == forward[5] and a.at(19999 - 19999 % 7) == forward[-1]  # back, then forward again
-    other = [BaseWalk(video_pack.graph, 12).at(n) for n in range(0, 20000, 7)]
+    c = BaseWalk(video_pack.graph, 12)
+    other = [c.at(n) for n in range(0, 20000, 7)]
     assert other != forward
 
 
