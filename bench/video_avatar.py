@@ -53,7 +53,8 @@ from bench.video_eval import (
     sync_figures,
 )
 
-FOOTAGE = Path("/work/shared/footage")
+FOOTAGE_DIRS = (Path(__file__).resolve().parents[1].parent / "shared" / "footage", Path("/work/shared/footage"))
+"""Where the shared real footage lies: ../shared/footage beside the checkout (or the project's shared folder)."""
 TEXT = (
     "Good evening. People at the market bought apples, and the mayor spoke about a bridge. "
     "Prices rose by more than five percent in the past month. "
@@ -61,10 +62,18 @@ TEXT = (
 )
 
 
+def footage_dir() -> Path:
+    found = next((d for d in FOOTAGE_DIRS if d.is_dir()), None)
+    if found is None:
+        raise SystemExit(f"no footage folder ({', '.join(map(str, FOOTAGE_DIRS))}); pass a clip path")
+    return found
+
+
 def longest_clip() -> Path:
-    clips = sorted(FOOTAGE.glob("*.mp4"), key=lambda p: probe_video(p, min_seconds=0).duration)
+    folder = footage_dir()
+    clips = sorted(folder.glob("*.mp4"), key=lambda p: probe_video(p, min_seconds=0).duration)
     if not clips:
-        raise SystemExit(f"no clips in {FOOTAGE}; pass a clip path")
+        raise SystemExit(f"no clips in {folder}; pass a clip path")
     return clips[-1]
 
 
@@ -232,7 +241,7 @@ def encode_floor(frames: list[np.ndarray], width: int, height: int) -> float:
 def _sync_row(name: str, f: SyncFigures) -> str:
     return (
         f"| {name} | {f.r:.3f} | {f.best_lag:+d} (r {f.r_best:.3f}) | {f.closure:.2f} ({f.pbm_frames}) | "
-        f"{f.still_in_silence:.3f} ({f.silent_frames}) | {f.found:.2f} |"
+        f"{f.still_in_silence:.3f} / {f.closed_in_silence:.3f} ({f.silent_frames}) | {f.found:.2f} |"
     )
 
 
@@ -304,6 +313,7 @@ def main(argv: list[str] | None = None) -> None:
         audio_gated = hush(audio_raw, pcm)
         rows = []
         stills = []
+        real_row = ""
         drives = (
             ("text", text_track, text_silent),
             ("audio, model as is", audio_raw, audio_silent),
@@ -319,16 +329,18 @@ def main(argv: list[str] | None = None) -> None:
                     n = min(len(gaps), len(real_gap))
                     ok = ~np.isnan(gaps[:n])
                     r_real = np.corrcoef(gaps[:n][ok], real_gap[:n][ok])[0, 1]
-                    rows.append(f"| audio: video vs the real recording's lip gap (r) | {r_real:.3f} | | | | |")
+                    real_row = f"| audio + gate: video vs the real recording's own lip gap (r) | {r_real:.3f} | | | | |"
         print()
         print(f"lip-sync, re-detected on composed {width}x{height} frames (text: {len(text_track)} frames, espeak "
               f"timings, 1 s pauses; audio: the held-out sound, {len(audio_raw)} frames, audio-to-mouth model; "
               f"silence from the {silence_source} and the speech timings, 2 frames' margin):")  # fmt: skip
         print("| drive: system | r (gap vs planned opening) | best lag frames | p/b/m closed (frames) | "
-              "still in silence (frames) | face found |")  # fmt: skip
+              "silent frames: still / closed (frames) | face found |")  # fmt: skip
         print("|---|---|---|---|---|---|")
         for row in rows:
             print(row)
+        if real_row:
+            print(real_row)
         if args.stills:
             args.stills.mkdir(parents=True, exist_ok=True)
             for name, st in zip(("video", "photo"), stills, strict=False):

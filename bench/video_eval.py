@@ -7,7 +7,9 @@ sigma 1.5) and the sharpness ratio (variance of the Laplacian, output / real).
 
 Lip-sync re-detects the face mesh on rendered frames and compares the inner-lip gap with the
 planned opening: Pearson r, the best lag in frames (-5..5; positive = the picture is late),
-closure at p/b/m frames and the share of silent frames where the mouth is still.
+closure at p/b/m frames, and over the silent frames the share where the mouth does not move
+(re-detected gap changing by less than a tenth of the usual open gap from the frame before)
+and the share where it is closed.
 """
 
 from __future__ import annotations
@@ -130,7 +132,8 @@ class SyncFigures:
     r_best: float
     closure: float  # share of p/b/m frames whose gap is under 15% of the open level
     pbm_frames: int
-    still_in_silence: float  # share of silent frames with a still, closed mouth
+    still_in_silence: float  # share of silent frames whose mouth does not move (gap change < 10% of open)
+    closed_in_silence: float  # share of silent frames with the lips closed (gap < 15% of open)
     silent_frames: int
     found: float  # share of frames where the face was re-detected
 
@@ -179,7 +182,8 @@ def sync_figures(gaps: np.ndarray, track: MouthTrack, silent: np.ndarray) -> Syn
     closed = g[pbm] < 0.15 * open_level
     sil = silent[:n]
     dg = np.abs(np.diff(g, prepend=g[0]))
-    still = (g < 0.15 * open_level) & (dg < 0.1 * open_level)
+    still = dg < 0.1 * open_level
+    shut = g < 0.15 * open_level
     return SyncFigures(
         r=r0,
         best_lag=best,
@@ -187,6 +191,7 @@ def sync_figures(gaps: np.ndarray, track: MouthTrack, silent: np.ndarray) -> Syn
         closure=float(closed.mean()) if pbm.any() else float("nan"),
         pbm_frames=int(pbm.sum()),
         still_in_silence=float(still[sil].mean()) if sil.any() else float("nan"),
+        closed_in_silence=float(shut[sil].mean()) if sil.any() else float("nan"),
         silent_frames=int(sil.sum()),
         found=float((~np.isnan(g)).mean()),
     )

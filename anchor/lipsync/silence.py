@@ -3,7 +3,8 @@
 The audio-to-mouth model answers room noise and breaths with small movements; on a real
 recording that is a mouth that keeps moving between sentences, the complaint users of every
 audio-driven talking head make first. `hush` sets the track to rest on frames whose level is
-far under the clip's speech level and away from any sound, easing in and out over a couple
+far under the clip's speech level and away from any sound (and, for the model's tracks, where
+its own viseme head says silence for a few frames running), easing in and out over a couple
 of frames so the mouth settles instead of snapping shut.
 """
 
@@ -21,6 +22,7 @@ QUIET_DB = -20.0  # under the 90th-percentile frame level
 FLOOR_DBFS = -30.0  # and never louder than this
 MARGIN = 1  # frames kept around sound
 EASE = 2  # frames to ease into and out of rest
+SILENT_RUN = 3  # frames of "sil" visemes in a row that count as silence
 
 
 def quiet_frames(pcm: np.ndarray, n_frames: int, fps: int, margin: int = MARGIN) -> np.ndarray:
@@ -38,10 +40,35 @@ def quiet_frames(pcm: np.ndarray, n_frames: int, fps: int, margin: int = MARGIN)
     return ~near
 
 
-def hush(track: MouthTrack, pcm: np.ndarray) -> MouthTrack:
-    """`track` with the mouth at rest over the quiet stretches of `pcm` (48 kHz int16)."""
+def silent_runs(visemes: tuple[str, ...], min_frames: int = SILENT_RUN) -> np.ndarray:
+    """(n,) bool: frames inside runs of at least `min_frames` frames labelled silence."""
+    sil = np.array([v == SILENCE for v in visemes], bool)
+    out = np.zeros_like(sil)
+    i = 0
+    while i < len(sil):
+        if sil[i]:
+            j = i
+            while j < len(sil) and sil[j]:
+                j += 1
+            if j - i >= min_frames:
+                out[i:j] = True
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def hush(track: MouthTrack, pcm: np.ndarray, *, trust_visemes: bool = True) -> MouthTrack:
+    """`track` with the mouth at rest over the quiet stretches of `pcm` (48 kHz int16).
+
+    With `trust_visemes` (for the audio-to-mouth model's tracks, whose viseme head tells
+    silence from breaths and room noise better than a level threshold), runs of frames the
+    track itself labels as silence rest too.
+    """
     n = len(track)
     quiet = quiet_frames(pcm, n, track.fps)
+    if trust_visemes:
+        quiet |= silent_runs(track.visemes)
     if not quiet.any():
         return track
     from scipy.ndimage import distance_transform_edt

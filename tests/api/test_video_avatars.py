@@ -24,7 +24,9 @@ def talking(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 
 def _upload(client, name: str, video: bytes, filename: str = "clip.mp4", **form):
-    return client.post("/v1/avatars", data={"name": name, **FORM, **form}, files={"video": (filename, video, "video/mp4")})
+    return client.post(
+        "/v1/avatars", data={"name": name, **FORM, **form}, files={"video": (filename, video, "video/mp4")}
+    )
 
 
 def wait_build(client, url: str, timeout: float = 300) -> tuple[dict, list[tuple[str, int]]]:
@@ -48,7 +50,9 @@ def test_a_recording_becomes_a_video_avatar_that_jobs_can_use(alice, server, tal
     r = _upload(alice, "presenter", talking)
     assert r.status_code == 202, r.text
     build = r.json()
-    assert build["id"].startswith("avb_") and build["state"] in ("queued", "processing") and build["name"] == "presenter"
+    assert (
+        build["id"].startswith("avb_") and build["state"] in ("queued", "processing") and build["name"] == "presenter"
+    )
     assert r.headers["location"] == f"/v1/avatars/builds/{build['id']}"
     done, seen = wait_build(alice, r.headers["location"])
     assert done["state"] == "completed", done
@@ -66,7 +70,9 @@ def test_a_recording_becomes_a_video_avatar_that_jobs_can_use(alice, server, tal
     assert alice.delete("/v1/avatars/presenter").status_code == 204
 
 
-def test_bad_recordings_are_refused_at_the_edge_and_store_nothing(alice, server, talking: bytes, tmp_path: Path) -> None:
+def test_bad_recordings_are_refused_at_the_edge_and_store_nothing(
+    alice, server, talking: bytes, tmp_path: Path
+) -> None:
     avatars = Path(server.config).parent / "avatars"
     builds = Path(server.config).parent / "storage" / "avatar_builds"
 
@@ -77,7 +83,10 @@ def test_bad_recordings_are_refused_at_the_edge_and_store_nothing(alice, server,
         )
 
     before = listing()
-    assert error_of(_upload(alice, "notes", b"hello, I am a text file pretending", filename="a.mp4"), 415)["field"] == "video"
+    assert (
+        error_of(_upload(alice, "notes", b"hello, I am a text file pretending", filename="a.mp4"), 415)["field"]
+        == "video"
+    )
     empty = still_video(tmp_path / "empty.mp4", np.full((240, 320, 3), 90, np.uint8), 11).read_bytes()
     err = error_of(_upload(alice, "empty", empty), 422)
     assert err["field"] == "video" and "no face" in err["message"]

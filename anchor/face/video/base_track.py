@@ -37,7 +37,11 @@ def interpolate(m_a: np.ndarray, m_b: np.ndarray, lam: float, anchor: np.ndarray
     (a point of the face) interpolated, so the face glides straight from one place to the other."""
 
     def parts(m: np.ndarray) -> tuple[float, float, np.ndarray]:
-        return float(np.log(np.hypot(m[0, 0], m[1, 0]))), float(np.arctan2(m[1, 0], m[0, 0])), m[:, :2] @ anchor + m[:, 2]
+        return (
+            float(np.log(np.hypot(m[0, 0], m[1, 0]))),
+            float(np.arctan2(m[1, 0], m[0, 0])),
+            m[:, :2] @ anchor + m[:, 2],
+        )
 
     la, ta, pa = parts(m_a)
     lb, tb, pb = parts(m_b)

@@ -27,6 +27,7 @@ from anchor.face.video import bank as bk
 from anchor.face.video import loops
 from anchor.face.video.footage import FootageWriter
 from anchor.face.video.geometry import CropBox, LowerFace
+from anchor.face.video.matte import Plate, refine
 from anchor.face.video.measure import MouthCalibration, MouthFeatures, align, face_height, to_canonical
 from anchor.face.video.pack import (
     BASE_FILE,
@@ -144,7 +145,7 @@ def build_video_avatar(
         feats, _, _ = bk.appearance(patches)
         lips = canon[bank_frames][:, list(bk.LIP_POINTS)]
         bank = bk.MouthBank(
-            crops=np.zeros((0, box.height, box.width, 3), np.uint8),
+            crops=np.zeros((0, 3, box.height, box.width), np.uint8),  # on disk already (mouths.mp4)
             transforms=np.stack(
                 [bk.crop_transform(transforms[i], box.origin(lower, transforms[i])) for i in bank_frames]
             ),
@@ -217,6 +218,20 @@ def _required(value: str, field: str) -> str:
     return value.strip()
 
 
+def _plate(info: object, first: int, stop: int, samples: int = 16) -> Plate:
+    """The recording's clean background plate, from `samples` frames spread over the part used."""
+    from anchor.face.video.source import VideoInfo, sample_frames
+
+    assert isinstance(info, VideoInfo)
+    times = np.linspace(first / info.fps, (stop - 2) / info.fps, samples).tolist()
+    frames, masks = [], []
+    with FaceAnalyzer(segmentation_model=0) as seg:
+        for _, rgb in sample_frames(info, times):
+            frames.append(rgb)
+            masks.append(seg.person_mask(rgb))
+    return Plate.of(frames, masks)
+
+
 def _footage(
     info: object,
     first: int,
@@ -247,6 +262,9 @@ def _footage(
             need_mask[max(0, p.start - MASK_SMOOTH) : min(analysis.n, p.stop + MASK_SMOOTH)] = True
     in_bank = np.zeros(analysis.n, bool)
     in_bank[bank_frames] = True
+    # Keyframes wherever the walk enters a piece: a seek there decodes one frame, not a GOP.
+    entries = {p.start for p in graph.pieces}
+    entries |= {graph.pieces[j.to].start + j.entry for js in graph.joins for j in js}
     last = int(max(graph.pieces[-1].stop, bank_frames.max() + 1 if len(bank_frames) else 0))
     w, h = info.width, info.height
     mw, mh = mask_size(w, h)
@@ -255,6 +273,7 @@ def _footage(
     first_image = first_mask = None
     pending: deque[tuple[int, np.ndarray]] = deque()  # base frames waiting for their later masks
     masks: dict[int, np.ndarray] = {}
+    plate = None if opts.keep_background else _plate(info, first, stop)
     with (
         FootageWriter(staging / BASE_FILE, w, h, crf=20, gop=50) as base_out,
         FootageWriter(staging / BASE_MASK_FILE, mw, mh, pix_fmt="gray", crf=22, gop=50) as mask_out,
@@ -266,14 +285,16 @@ def _footage(
             nonlocal first_image, first_mask
             while pending and pending[0][0] <= upto:
                 i, rgb = pending.popleft()
-                p = graph.pieces[piece_of[i]]
                 if opts.keep_background:
                     m = np.full((h, w), 255, np.uint8)
                 else:
                     near = [masks[j] for j in range(i - MASK_SMOOTH, i + MASK_SMOOTH + 1) if j in masks]
                     m = np.mean(near, axis=0).round().astype(np.uint8)
-                base_out.write(rgb, keyframe=(i == p.start))
-                mask_out.write(cv2.resize(m, (mw, mh), interpolation=cv2.INTER_AREA), keyframe=(i == p.start))
+                key = i in entries
+                if plate is not None:
+                    rgb, m = refine(rgb, m, plate)
+                base_out.write(rgb, keyframe=key)
+                mask_out.write(cv2.resize(m, (mw, mh), interpolation=cv2.INTER_AREA), keyframe=key)
                 base_source.append(i)
                 if first_image is None:
                     first_image, first_mask = rgb, m

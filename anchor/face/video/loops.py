@@ -248,9 +248,7 @@ def _strongly_connected(joins: list[list[Join]]) -> np.ndarray:
     return labels == biggest
 
 
-def _subgraph(
-    pieces: list[Piece], joins: list[list[Join]], keep: np.ndarray, fade: int, min_play: int
-) -> LoopGraph:
+def _subgraph(pieces: list[Piece], joins: list[list[Join]], keep: np.ndarray, fade: int, min_play: int) -> LoopGraph:
     new_id = -np.ones(len(pieces), int)
     new_id[np.flatnonzero(keep)] = np.arange(int(keep.sum()))
     out_pieces = tuple(p for p, k in zip(pieces, keep, strict=True) if k)

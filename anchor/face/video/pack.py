@@ -129,7 +129,7 @@ def load_video_pack(path: Path, crops: Callable[[Path], np.ndarray] | None = Non
     """Read a video pack written by the ingest; refuses other formats and newer versions."""
     import av
 
-    from anchor.face.video.footage import read_all
+    from anchor.face.video.footage import read_planes
 
     path = Path(path)
     info_path = path / INFO_FILE
@@ -145,7 +145,7 @@ def load_video_pack(path: Path, crops: Callable[[Path], np.ndarray] | None = Non
     try:
         with np.load(path / ARRAYS_FILE) as z:
             arrays = {k: z[k] for k in z.files}
-        bank_crops = (crops or read_all)(path / MOUTHS_FILE)
+        bank_crops = (crops or read_planes)(path / MOUTHS_FILE)
     except (OSError, ValueError, KeyError, av.error.FFmpegError) as e:
         raise InputError(f"avatar pack {path} is damaged ({e})", field="avatar") from None
     if len(bank_crops) != info.bank_size:

@@ -75,7 +75,7 @@ class MouthFitter:
         inv = invert(self.bank.transforms[crop].astype(np.float64)).astype(np.float32)  # canonical -> crop px
         mx = inv[0, 0] * cx + inv[0, 1] * sy + inv[0, 2]
         my = inv[1, 0] * cx + inv[1, 1] * sy + inv[1, 2]
-        warped = cv2.remap(self.bank.crops[crop], mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+        warped = cv2.remap(self.bank.rgb(crop), mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
         roi = base[r.slices]
         b = roi.astype(np.float32)

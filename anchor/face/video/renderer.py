@@ -5,7 +5,7 @@ the recording's frame rate), then, if the target mouth is not at rest, the selec
 fitted onto it (selection with a continuity cost, alignment, opening warp, colour match,
 feathered blend), then the frame scaled to the layer size. A target at rest (all zeros, as
 silence arrives) shows the base frame untouched: its mouth is closed by construction. The
-head moves in every frame, so the whole layer is dirty.
+head moves in every frame, so the dirty rectangle is everywhere the person is (now or at rest).
 """
 
 from __future__ import annotations
@@ -72,6 +72,10 @@ class VideoRenderer:
         self._alpha = np.zeros((self._size[1], self._size[0]), np.uint8)
         self._plan: tuple[float, float, np.ndarray, np.ndarray] | None = None
         self.last_crop = -1  # crop pasted on the last frame (-1: the base frame untouched)
+        self._box = Rect(0, 0, *self._size)
+        self._rest_box = Rect(0, 0, 0, 0)
+        self._frame(self.track.at(0), None, 0.0)
+        self._rest_box = self._box
 
     @property
     def size(self) -> tuple[int, int]:
@@ -146,4 +150,18 @@ class VideoRenderer:
             faded = (base.mask * self._ramp).astype(np.uint8)
             cv2.resize(faded, (w, h), dst=self._alpha, interpolation=cv2.INTER_LINEAR)
             self._mask_key = base.key
-        return AnchorFrame(self._image, self._alpha, (Rect(0, 0, w, h),))
+            self._box = self._person_box(faded, w, h)
+        return AnchorFrame(self._image, self._alpha, (self._box,))
+
+    def _person_box(self, mask: np.ndarray, w: int, h: int) -> Rect:
+        """What the studio must redraw: where the person is now or was in the rest frame (the studio's
+        base holds the rest frame; everywhere else both are transparent)."""
+        x, y, bw, bh = cv2.boundingRect(mask)
+        if bw == 0 or bh == 0:
+            return self._rest_box
+        sx, sy = w / mask.shape[1], h / mask.shape[0]
+        box = Rect(int(x * sx) - 2, int(y * sy) - 2, int(np.ceil((x + bw) * sx)) + 2, int(np.ceil((y + bh) * sy)) + 2)
+        r = self._rest_box
+        if r.width > 0:
+            box = Rect(min(box.x0, r.x0), min(box.y0, r.y0), max(box.x1, r.x1), max(box.y1, r.y1))
+        return box.clip(w, h)

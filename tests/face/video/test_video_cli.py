@@ -51,7 +51,9 @@ def test_add_a_video_avatar_list_it_and_say_something(recording: Recording, tmp_
     assert len(frames) == info.video_frames > 10
 
 
-def test_a_video_avatar_needs_consent_and_one_source(recording: Recording, tmp_path: Path, video_avatar: AvatarPack) -> None:
+def test_a_video_avatar_needs_consent_and_one_source(
+    recording: Recording, tmp_path: Path, video_avatar: AvatarPack
+) -> None:
     avatars = tmp_path / "avatars"
     config = _config(tmp_path, avatars)
     p = run("avatar", "add", "nobody", "--video", str(recording.path), config=config)

@@ -27,7 +27,9 @@ from anchor.face.video.pack import (
 from anchor.face.video.renderer import VideoRenderer
 
 
-def test_a_pack_written_again_reads_back_identical(video_avatar: AvatarPack, video_pack: VideoPack, tmp_path: Path) -> None:
+def test_a_pack_written_again_reads_back_identical(
+    video_avatar: AvatarPack, video_pack: VideoPack, tmp_path: Path
+) -> None:
     staging = tmp_path / ".copy.build"
     staging.mkdir()
     for name in (BASE_FILE, BASE_MASK_FILE, MOUTHS_FILE):
