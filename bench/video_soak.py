@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from array import array
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,9 +45,10 @@ class WatchedRenderer:
         self.inner = inner
         self.size = inner.size
         self._prev: np.ndarray | None = None
-        self.changes: list[float] = []
-        self.join: list[bool] = []
-        self.idle: list[bool] = []
+        # Compact arrays (4 + 1 + 1 bytes a frame), so the watching itself does not grow RSS.
+        self.changes = array("f")
+        self.join = bytearray()
+        self.idle = bytearray()
         self._was_join = False
 
     def rest(self) -> AnchorFrame:
@@ -131,7 +133,9 @@ def main(argv: list[str] | None = None) -> None:
     r = np.array([m for _, m in samples]) / 2**20
     warm = t >= 600
     slope = np.polyfit(t[warm] / 3600, r[warm], 1)[0] if warm.sum() >= 2 else float("nan")
-    d, j, idle = np.array(watched.changes), np.array(watched.join), np.array(watched.idle)
+    d = np.frombuffer(watched.changes, np.float32)
+    j = np.frombuffer(bytes(watched.join), np.uint8).astype(bool)
+    idle = np.frombuffer(bytes(watched.idle), np.uint8).astype(bool)
     quiet = idle & np.concatenate([[False], idle[:-1]])  # both frames of the pair idle
     med = float(np.median(d[quiet]))
     frames = channel.timeline.frame_index

@@ -71,7 +71,7 @@ def hush(track: MouthTrack, pcm: np.ndarray, *, trust_visemes: bool = True) -> M
         quiet |= silent_runs(track.visemes)
     if not quiet.any():
         return track
-    from scipy.ndimage import distance_transform_edt
+    from scipy.ndimage import distance_transform_edt  # type: ignore[import-untyped]
 
     # Quiet frames next to sound keep part of their movement: 2/3, 1/3, then rest.
     distance = distance_transform_edt(quiet) if not quiet.all() else np.full(n, np.inf)

@@ -128,8 +128,8 @@ def analyse(info: VideoInfo, progress: Progress | None = None, *, stop: int | No
             faces.append(len(detector.detections(rgb)) if i % DETECT_EVERY == 0 else -1)
             grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
             # Blurred: compression noise pumping at the source's own keyframes is not an edit.
-            small = cv2.resize(grey, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA).astype(np.float32)
-            small = cv2.GaussianBlur(small, (0, 0), 1.0)
+            shrunk = cv2.resize(grey, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA).astype(np.float32)
+            small = np.asarray(cv2.GaussianBlur(shrunk, (0, 0), 1.0))
             jumps.append(_jump(prev_small, small, lm, 0.25))
             prev_small = small
             thumbs.append(_thumb(grey))
@@ -156,9 +156,9 @@ def _jump(prev: np.ndarray | None, cur: np.ndarray, lm: np.ndarray, scale: float
     if not np.isnan(lm[0, 0]):
         hull = cv2.convexHull(np.rint(lm[:, :2] * scale).astype(np.int32))
         keep = np.full(diff.shape, 255, np.uint8)
-        cv2.fillConvexPoly(keep, hull, 0)
-        keep = cv2.erode(keep, np.ones((5, 5), np.uint8))
-        return float(cv2.mean(diff, mask=keep)[0])
+        cv2.fillConvexPoly(keep, hull, (0,))
+        away = cv2.erode(keep, np.ones((5, 5), np.uint8))
+        return float(cv2.mean(diff, mask=away)[0])
     return float(diff.mean())
 
 

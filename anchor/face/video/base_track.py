@@ -115,5 +115,5 @@ class BaseTrack:
             half_b = compose(self._to_mask, compose(warp_b, self._from_mask))
             ma = cv2.warpAffine(a_mask, half_a, ms, flags=flags, borderMode=cv2.BORDER_REPLICATE)
             mb = cv2.warpAffine(b_mask, half_b, ms, flags=flags, borderMode=cv2.BORDER_REPLICATE)
-            mask = cv2.addWeighted(ma, 1.0 - lam, mb, lam, 0.0)
+            mask = np.asarray(cv2.addWeighted(ma, 1.0 - lam, mb, lam, 0.0))
         return BaseFrame(image, mask, to_canonical, (wf.frame, wf.previous, lam))

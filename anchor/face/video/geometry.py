@@ -58,7 +58,7 @@ class LowerFace:
         y1 = int(np.ceil(poly[:, 1].max() + pad))
         w, hh = x1 - x0, y1 - y0
         solid = np.zeros((hh, w), np.uint8)
-        cv2.fillPoly(solid, [np.rint((poly - [x0, y0]) * 4).astype(np.int32)], 255, cv2.LINE_AA, shift=2)
+        cv2.fillPoly(solid, [np.rint((poly - [x0, y0]) * 4).astype(np.int32)], (255,), cv2.LINE_AA, shift=2)
         feather = max(1.0, 0.025 * h)
         k = int(2 * round(feather) + 1)
         inner = cv2.erode(solid, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
@@ -70,9 +70,9 @@ class LowerFace:
         lower = lips_open[:, 1] > centre[1] - y0
         lips_open[lower, 1] += 0.09 * h
         hull = cv2.convexHull(np.rint(np.concatenate([lips, lips_open])).astype(np.int32))
-        cv2.fillConvexPoly(mouth, hull, 255)
-        mouth = cv2.dilate(mouth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-        match = mask * (1.0 - cv2.GaussianBlur(mouth.astype(np.float32) / 255.0, (0, 0), feather))
+        cv2.fillConvexPoly(mouth, hull, (255,))
+        grown = cv2.dilate(mouth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        match = mask * (1.0 - cv2.GaussianBlur(grown.astype(np.float32) / 255.0, (0, 0), feather))
         return cls((x0, y0, x1, y1), mask.astype(np.float32), match.astype(np.float32), h)
 
 

@@ -309,7 +309,7 @@ def _footage(
                 if not np.isnan(lm[0, 0]):
                     hull = cv2.convexHull(np.rint(lm[:, :2]).astype(np.int32))
                     face = np.zeros_like(mask)
-                    cv2.fillConvexPoly(face, hull, 255)
+                    cv2.fillConvexPoly(face, hull, (255,))
                     mask = np.maximum(mask, face)
                 masks[i] = mask
             if piece_of[i] >= 0:

@@ -13,11 +13,12 @@ those are dropped (the largest strongly connected set is kept).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy.ndimage import median_filter
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.ndimage import median_filter  # type: ignore[import-untyped]
+from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
+from scipy.sparse.csgraph import connected_components  # type: ignore[import-untyped]
 
 from anchor.face import landmarks as L
 from anchor.face.video.measure import STABLE
@@ -29,6 +30,7 @@ MIN_PLAY_S = 0.2  # a visit shows at least this much of its piece between fades
 EDGE_TRIM = 2  # frames dropped at both ends of a closed stretch (lips about to part)
 JUMP_RATIO = 2.0  # a frame changing this much more than its neighbours breaks a stretch
 SUCCESSORS = 6
+WASTE_COST = 0.04  # grey levels per frame of a piece a loop point leaves unplayed
 POSE_WEIGHT = 150.0  # grey levels per face height of head displacement at a loop point
 MAX_BASE_S = 150.0  # the base footage keeps at most this much idle material
 
@@ -66,7 +68,7 @@ class LoopGraph:
     fade: int
     min_play: int = 0  # frames a visit plays between its fade in and its fade out
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "fade": self.fade,
             "min_play": self.min_play,
@@ -75,13 +77,12 @@ class LoopGraph:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, object]) -> LoopGraph:
-        pieces = tuple(Piece(int(a), int(b)) for a, b in d["pieces"])  # type: ignore[union-attr]
+    def from_dict(cls, d: dict[str, Any]) -> LoopGraph:
+        pieces = tuple(Piece(int(a), int(b)) for a, b in d["pieces"])
         joins = tuple(
-            tuple(Join(int(t), float(c), int(f), int(x), int(e)) for t, c, f, x, e in js)
-            for js in d["joins"]  # type: ignore[union-attr]
+            tuple(Join(int(t), float(c), int(f), int(x), int(e)) for t, c, f, x, e in js) for js in d["joins"]
         )
-        return cls(pieces, joins, int(d["fade"]), int(d.get("min_play", 0)))  # type: ignore[call-overload, union-attr]
+        return cls(pieces, joins, int(d["fade"]), int(d.get("min_play", 0)))
 
 
 def breaks(jump: np.ndarray) -> np.ndarray:
@@ -180,6 +181,15 @@ def build_graph(
     lid_ex = np.array([eyes[a : a + fade].min() for a in ex_all])
     lid_en = np.array([eyes[b : b + fade].min() for b in en_all])
     dist = dist + 4.0 * ((lid_ex < 0.6 * calm)[:, None] | (lid_en < 0.6 * calm)[None, :])
+    # Frames a loop point skips (after the exit, before the entry) shorten the visits, and every
+    # visit ends in a cross-fade: a small charge for each keeps visits long.
+    piece_of_ex = np.concatenate([np.full(len(e), i) for i, e in enumerate(exits)])
+    piece_of_en = np.concatenate([np.full(len(e), i) for i, e in enumerate(entries)])
+    stops = np.array([p.stop for p in pieces])
+    starts = np.array([p.start for p in pieces])
+    skipped_ex = stops[piece_of_ex] - fade - ex_all
+    skipped_en = en_all - starts[piece_of_en]
+    dist = dist + WASTE_COST * (skipped_ex[:, None] + skipped_en[None, :])
     n = len(pieces)
     ex_off = np.concatenate([[0], np.cumsum([len(e) for e in exits])])
     en_off = np.concatenate([[0], np.cumsum([len(e) for e in entries])])
@@ -192,9 +202,9 @@ def build_graph(
             if i == j or not len(exits[i]) or not len(entries[j]):
                 continue
             block = dist[ex_off[i] : ex_off[i + 1], en_off[j] : en_off[j + 1]]
-            a, b = np.unravel_index(int(np.argmin(block)), block.shape)
-            cost[i, j] = float(block[a, b])
-            best[(i, j)] = (int(exits[i][a]), int(entries[j][b]))
+            ka, kb = (int(v) for v in np.unravel_index(int(np.argmin(block)), block.shape))
+            cost[i, j] = float(block[ka, kb])
+            best[(i, j)] = (int(exits[i][ka]), int(entries[j][kb]))
             # The best way out from the last exit frame (always reachable, however late the entry).
             c_late = float(block[-1].min())
             if c_late < late[i]:
@@ -212,11 +222,11 @@ def build_graph(
         if natural:
             joins[i].append(Join(i + 1, 0.0, 0, p.length, 0))
         elif i in late_pick:
-            j, a, b = late_pick[i]
-            joins[i].append(Join(j, float(late[i]), fade, a - p.start, b - pieces[j].start))
-        for j in sorted(np.flatnonzero(chosen[i]), key=lambda j: cost[i, j]):
-            a, b = best[(i, int(j))]
-            joins[i].append(Join(int(j), float(cost[i, j]), fade, a - p.start, b - pieces[int(j)].start))
+            to, a, b = late_pick[i]
+            joins[i].append(Join(to, float(late[i]), fade, a - p.start, b - pieces[to].start))
+        for to in sorted((int(j) for j in np.flatnonzero(chosen[i])), key=lambda j: cost[i, j]):
+            a, b = best[(i, to)]
+            joins[i].append(Join(to, float(cost[i, to]), fade, a - p.start, b - pieces[to].start))
     keep = _strongly_connected(joins)
     return _subgraph(pieces, joins, keep, fade, min_play)
 

@@ -61,7 +61,7 @@ def refine(rgb: np.ndarray, mask: np.ndarray, plate: Plate) -> tuple[np.ndarray,
     pix = rgb[ys, xs].astype(np.float32)
     bg = plate.rgb[ys, xs]
     # The person's own colour near each edge pixel: the nearest pixel well inside the mask.
-    from scipy.ndimage import distance_transform_edt
+    from scipy.ndimage import distance_transform_edt  # type: ignore[import-untyped]
 
     inside = cv2.erode(solid.astype(np.uint8), k) > 0
     if not inside.any():

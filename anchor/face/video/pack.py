@@ -34,7 +34,7 @@ from anchor.face.video.bank import MouthBank
 from anchor.face.video.loops import LoopGraph
 from anchor.face.video.measure import MouthCalibration
 
-FORMAT = "anchor-video-avatar"
+FORMAT: Literal["anchor-video-avatar"] = "anchor-video-avatar"
 VERSION = 1
 INFO_FILE = "video.json"
 ARRAYS_FILE = "video.npz"
@@ -47,7 +47,7 @@ class VideoPackInfo(BaseModel):
     """video.json: what a renderer needs besides the arrays and the footage."""
 
     format: Literal["anchor-video-avatar"] = FORMAT
-    version: int = Field(VERSION, ge=1)
+    version: int = Field(default=VERSION, ge=1)
     fps: float = Field(gt=0, description="Frame rate of the recording (the base track plays at it).")
     frame_size: tuple[int, int] = Field(description="(width, height) of the stored frames.")
     background: Literal["replace", "keep"] = Field(

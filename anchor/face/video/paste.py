@@ -69,8 +69,8 @@ class MouthFitter:
         cx = m[0, 0] * gx + m[0, 1] * gy + m[0, 2]
         cy = m[1, 0] * gx + m[1, 1] * gy + m[1, 2]
         x0, y0 = self.lower.roi[:2]
-        mask = cv2.remap(self.lower.mask, cx - x0, cy - y0, cv2.INTER_LINEAR, borderValue=0.0)
-        match = cv2.remap(self.lower.match, cx - x0, cy - y0, cv2.INTER_LINEAR, borderValue=0.0)
+        mask = cv2.remap(self.lower.mask, cx - x0, cy - y0, cv2.INTER_LINEAR, borderValue=(0.0,))
+        match = cv2.remap(self.lower.match, cx - x0, cy - y0, cv2.INTER_LINEAR, borderValue=(0.0,))
         sy = cy - np.float32(delta) * self._drop_weight(cx, cy) if delta else cy
         inv = invert(self.bank.transforms[crop].astype(np.float64)).astype(np.float32)  # canonical -> crop px
         mx = inv[0, 0] * cx + inv[0, 1] * sy + inv[0, 2]
@@ -99,5 +99,5 @@ def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
         return cv2.GaussianBlur(x, (0, 0), sigma)
     h, w = x.shape[:2]
     small = cv2.resize(x, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (0, 0), sigma / f)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    blurred = cv2.GaussianBlur(small, (0, 0), sigma / f)
+    return np.asarray(cv2.resize(blurred, (w, h), interpolation=cv2.INTER_LINEAR))

@@ -162,7 +162,7 @@ def _to_rgb(frame: object, info: VideoInfo) -> np.ndarray:
     import av
 
     assert isinstance(frame, av.VideoFrame)
-    rgb = frame.to_ndarray(format="rgb24")
+    rgb: np.ndarray = frame.to_ndarray(format="rgb24")
     if info.rotation:
         rgb = np.rot90(rgb, k=info.rotation // 90)
     if (rgb.shape[1], rgb.shape[0]) != (info.width, info.height):

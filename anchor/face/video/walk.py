@@ -11,6 +11,7 @@ checkpoints let it go back in time without replaying from the start.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ RECENT = 4  # pieces not to revisit soon, when there is a choice
 CHECKPOINT_EVERY = 256  # visits
 MAX_CHECKPOINTS = 4096
 TARGET_PLAY_S = 1.5  # visits this long or longer are not held back
-PREFERENCE = 0.5  # join weights exp(-cost / (PREFERENCE * median cost)): cheaper loop points win
+PREFERENCE = 0.25  # join weights exp(-cost / (PREFERENCE * median cost)): cheaper loop points win
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class BaseWalk:
         self.target_play = max(1.0, TARGET_PLAY_S * graph.fade / FADE_S)  # frames
         self.offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
         self.lengths = lengths
-        self._checkpoints: list[tuple[int, _Visit, list[int], dict]] = []
+        self._checkpoints: list[tuple[int, _Visit, list[int], Any]] = []
         self._visit_no = 0
         self._restart()
 
