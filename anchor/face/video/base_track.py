@@ -102,18 +102,23 @@ class BaseTrack:
         w, h = self.size
         warp_a = compose(m, ta)  # frame a pixels -> output
         warp_b = compose(m, tb)
-        flags = cv2.INTER_LINEAR
-        wa = cv2.warpAffine(a_img, warp_a, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
-        wb = cv2.warpAffine(b_img, warp_b, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+        wa, wb = self._warp(a_img, warp_a, (w, h)), self._warp(b_img, warp_b, (w, h))
         lam = float(wf.lam)
         image = cv2.addWeighted(wa, 1.0 - lam, wb, lam, 0.0)
         if self.keep_background:
             mask = self._full
         else:
             ms = self.mask_size
-            half_a = compose(self._to_mask, compose(warp_a, self._from_mask))
-            half_b = compose(self._to_mask, compose(warp_b, self._from_mask))
-            ma = cv2.warpAffine(a_mask, half_a, ms, flags=flags, borderMode=cv2.BORDER_REPLICATE)
-            mb = cv2.warpAffine(b_mask, half_b, ms, flags=flags, borderMode=cv2.BORDER_REPLICATE)
+            ma = self._warp(a_mask, compose(self._to_mask, compose(warp_a, self._from_mask)), ms)
+            mb = self._warp(b_mask, compose(self._to_mask, compose(warp_b, self._from_mask)), ms)
             mask = np.asarray(cv2.addWeighted(ma, 1.0 - lam, mb, lam, 0.0))
         return BaseFrame(image, mask, to_canonical, (wf.frame, wf.previous, lam))
+
+    def _warp(self, img: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        """`img` moved by the 2x3 `m`, unless no pixel of the frame would move by a quarter pixel."""
+        w, h = size
+        corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64)
+        moved = corners @ m.T - corners[:, :2]
+        if np.abs(moved).max() < 0.25:
+            return img
+        return np.asarray(cv2.warpAffine(img, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
