@@ -70,6 +70,19 @@ def test_a_recording_becomes_a_video_avatar_that_jobs_can_use(alice, server, tal
     assert alice.delete("/v1/avatars/presenter").status_code == 204
 
 
+def test_a_recording_refused_during_the_build_fails_its_build_and_stores_nothing(alice, server, tmp_path: Path) -> None:
+    avatars = Path(server.config).parent / "avatars"
+    before = sorted(p.name for p in avatars.iterdir()) if avatars.exists() else []
+    open_mouth = record(tmp_path / "open.mp4", seconds=11, fps=10, always_open=True).path.read_bytes()
+    r = _upload(alice, "chatter", open_mouth)
+    assert r.status_code == 202, r.text  # the sampled frames look fine: the whole clip decides
+    done, _ = wait_build(alice, r.headers["location"])
+    assert done["state"] == "failed" and done["error"]["field"] == "video"
+    assert "mouth is closed" in done["error"]["message"]
+    assert error_of(alice.get("/v1/avatars/chatter/info"), 404)["field"] == "avatar"
+    assert (sorted(p.name for p in avatars.iterdir()) if avatars.exists() else []) == before
+
+
 def test_bad_recordings_are_refused_at_the_edge_and_store_nothing(
     alice, server, talking: bytes, tmp_path: Path
 ) -> None:
