@@ -200,6 +200,7 @@ class ApiSettings(BaseModel):
     min_free_mb: float = Field(
         100, ge=0, description="Free space the storage must keep; below it new jobs are refused (503 storage_full)."
     )
+    max_video_mb: float = Field(500, gt=0, description="Largest recording uploaded for a video avatar.")
     max_audio_mb: float = Field(25, gt=0)
     max_audio_seconds: float = Field(300, gt=0)
     max_background_mb: float = Field(10, gt=0, description="Largest `background_image` upload (PNG or JPEG).")

@@ -19,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 
-from anchor.face.base import AnchorRenderer
+from anchor.face.base import AnchorRenderer, MouthPlanning
 from anchor.program.segment import Segment
 from anchor.studio.compositor import Compositor, Placement
 from anchor.timebase import samples_per_frame
@@ -145,6 +145,7 @@ class ProgramTimeline:
         if segment.title:
             strap = self.studio.show_lower_third(segment.title, start=n, end=None if more else n + segment.frames)
         self._on_air = _OnAir(segment.key, n, segment, 0, n, n + segment.frames, strap, complete=not more)
+        self._announce(segment, n)
         self._emit("started", segment.key)
 
     def extend(self, segment: Segment, *, last: bool = False) -> None:
@@ -223,6 +224,7 @@ class ProgramTimeline:
                 nxt = air.upcoming.popleft()
                 air.piece, air.piece_index, air.piece_start = nxt, air.piece_index + 1, n
                 air.end_frame = n + nxt.frames
+                self._announce(nxt, n)
             elif air.cut or air.complete:
                 self._end(air, "interrupted" if air.cut else "finished")
                 air = None
@@ -232,6 +234,11 @@ class ProgramTimeline:
             return REST, self._silence
         k = n - air.piece_start
         return air.piece.params[k], air.piece.audio(k)
+
+    def _announce(self, segment: Segment, n: int) -> None:
+        """Tell a renderer that plans its mouths ahead which track starts at frame n."""
+        if isinstance(self.renderer, MouthPlanning):
+            self.renderer.plan(segment.params, n / self.fps, self.fps)
 
     def _check(self, segment: Segment) -> None:
         if segment.fps != self.fps:
