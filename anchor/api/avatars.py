@@ -172,7 +172,11 @@ async def _create_video_avatar(
     return JSONResponse(public(record), status_code=202, headers={"Location": location})
 
 
-@router.get("/v1/avatars/builds/{build_id}", summary="A video-avatar build: state, stage, percent, error")
+@router.get(
+    "/v1/avatars/builds/{build_id}",
+    summary="A video-avatar build: state, stage, percent, error",
+    responses=error_responses(404, 422),
+)
 def avatar_build(build_id: str, request: Request) -> dict[str, Any]:
     from anchor.api.avatar_builds import public, registry_of
 
