@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from anchor.errors import InputError
@@ -15,6 +15,34 @@ from anchor.errors import InputError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.yaml"
 BUILTIN_AVATARS = PROJECT_ROOT / "avatars"
+
+
+MIN_SIDE, MAX_WIDTH, MAX_HEIGHT = 64, 3840, 2160
+
+
+def frame_size_problem(width: int, height: int) -> str | None:
+    """Why a program picture of width x height cannot be made, or None when it can.
+
+    Every picture is converted to I420 (streaming/encoder.py rgb_to_yuv420p) in one buffer of
+    height * 3/2 rows of the luma width, each chroma plane filling height/4 of those rows: the
+    width must be even and the height a multiple of 4 (1280x722 would give chroma planes of
+    180.5 rows). The sides must also lie within 64..3840 x 64..2160.
+    """
+    if not (MIN_SIDE <= width <= MAX_WIDTH and MIN_SIDE <= height <= MAX_HEIGHT):
+        return f"size {width}x{height} is out of range: use {MIN_SIDE}..{MAX_WIDTH} x {MIN_SIDE}..{MAX_HEIGHT}"
+    if width % 2 or height % 4:
+        return (
+            f"size {width}x{height} cannot be encoded: the width must be even and the height a multiple of 4 "
+            f"(e.g. {width - width % 2}x{height - height % 4})"
+        )
+    return None
+
+
+def check_frame_size(width: int, height: int, field: str = "size") -> None:
+    """InputError naming `field` unless `frame_size_problem` accepts width x height."""
+    problem = frame_size_problem(width, height)
+    if problem:
+        raise InputError(problem, field=field)
 
 
 class PiperSettings(BaseModel):
@@ -122,11 +150,18 @@ class VideoSettings(BaseModel):
             raise ValueError("fps must be 25 or 30")
         return v
 
-    @field_validator("width", "height")
+    @field_validator("width")
     @classmethod
     def _even(cls, v: int) -> int:
         if v % 2:
             raise ValueError("must be even (H.264 4:2:0)")
+        return v
+
+    @field_validator("height")
+    @classmethod
+    def _four(cls, v: int) -> int:
+        if v % 4:
+            raise ValueError("must be a multiple of 4 (the I420 chroma planes fill whole rows)")
         return v
 
 
@@ -150,11 +185,22 @@ class ApiSettings(BaseModel):
     )
     workers: int = Field(0, ge=0, le=64, description="Embedded worker threads; 0 = one per two cores.")
     keys: dict[str, str] = Field(default_factory=dict, description="API key name -> bearer token; empty = no auth.")
-    rate_limit_per_minute: float = Field(30, gt=0, description="Job creations per key per minute.")
+    admin_keys: list[str] = Field(
+        default_factory=list, description="Names (in `keys`) of keys that may replace or delete any key's avatars."
+    )
+    rate_limit_per_minute: float = Field(30, gt=0, description="Job and avatar creations per key per minute.")
     rate_limit_burst: int = Field(10, ge=1)
     max_text_chars: int = Field(5000, ge=1)
     max_photo_mb: float = Field(15, gt=0)
-    max_photo_side: int = Field(8000, ge=256)
+    max_photo_side: int = Field(8000, ge=256, description="Largest side of an uploaded photo or background (px).")
+    max_photo_pixels: int = Field(
+        40_000_000, ge=65_536, description="Most pixels an uploaded image may decode to (checked before decoding)."
+    )
+    max_concurrent_decodes: int = Field(2, ge=1, le=16, description="Uploaded images decoded at once.")
+    min_free_mb: float = Field(
+        100, ge=0, description="Free space the storage must keep; below it new jobs are refused (503 storage_full)."
+    )
+    max_video_mb: float = Field(500, gt=0, description="Largest recording uploaded for a video avatar.")
     max_audio_mb: float = Field(25, gt=0)
     max_audio_seconds: float = Field(300, gt=0)
     max_background_mb: float = Field(10, gt=0, description="Largest `background_image` upload (PNG or JPEG).")
@@ -173,6 +219,13 @@ class ApiSettings(BaseModel):
     job_time_limit_s: int = Field(3600, ge=1)
     worker_threads: int = Field(1, ge=1, le=16, description="Jobs one `anchor worker` runs at once.")
 
+    @model_validator(mode="after")
+    def _admins_are_keys(self) -> ApiSettings:
+        unknown = [n for n in self.admin_keys if n not in self.keys]
+        if unknown:
+            raise ValueError(f"admin_keys names keys that are not in api.keys: {', '.join(unknown)}")
+        return self
+
     @field_validator("webhook_private_networks")
     @classmethod
     def _networks(cls, v: list[str]) -> list[str]:
@@ -182,6 +235,75 @@ class ApiSettings(BaseModel):
             except ValueError:
                 raise ValueError(f"{c!r} is not a network like 10.0.0.0/8") from None
         return v
+
+
+TermLists = dict[str, dict[str, list[str]]]
+"""language ("en", "zh", or "*" for every language) -> category (violence, hate, ...) -> terms."""
+
+
+class PolicySettings(BaseModel):
+    """The content policy every script passes before anything is synthesised (anchor/provenance/policy.py)."""
+
+    enabled: bool = True
+    lists_file: Path | None = Field(
+        PROJECT_ROOT / "config" / "policy.default.yaml",
+        description="YAML with `block`, `review` and `protected_names`; merged with the lists below. None = none.",
+    )
+    block: TermLists = Field(default_factory=dict, description="Terms that refuse a script.")
+    review: TermLists = Field(default_factory=dict, description="Terms that hold a script for an operator.")
+    protected_names: list[str] = Field(
+        default_factory=list, description="Real people the presenter must not claim to be ('I am <name>')."
+    )
+    moderation_url: str = Field("", description="An OpenAI-compatible base URL (POST {url}/v1/moderations); '' = off.")
+    moderation_api_key: str = ""
+    moderation_model: str = "omni-moderation-latest"
+    moderation_timeout_s: float = Field(5.0, gt=0, le=60)
+    moderation_flagged: Literal["hold", "refuse"] = "refuse"
+    moderation_on_error: Literal["hold", "refuse", "allow"] = Field(
+        "hold", description="What an unreachable or broken moderation endpoint means for the script."
+    )
+
+
+class AirCheckSettings(BaseModel):
+    """Optional recording of the channel output in rotating, C2PA-signed MP4 segments."""
+
+    enabled: bool = False
+    dir: Path = Path("var/aircheck")
+    segment_minutes: float = Field(10, gt=0, le=240)
+    keep_days: float = Field(30, gt=0)
+
+
+class ProvenanceSettings(BaseModel):
+    """Signed outputs, the pixel watermark, the content policy and the as-run record."""
+
+    issuer: str = Field(
+        "", max_length=200, description="Who signs: the newsroom's name; '' = the name `anchor keys init` recorded."
+    )
+    keys_dir: Path = Field(Path("var/keys"), description="`anchor keys init` writes the local CA and keys here.")
+    sign: bool = Field(True, description="C2PA-sign every finished MP4; a signing failure fails the job.")
+    cert_chain: Path | None = Field(
+        None, description="Your own signing chain (PEM, leaf first) instead of the local CA."
+    )
+    private_key: Path | None = Field(None, description="Its private key (PEM, mode 600).")
+    trust_anchors: list[Path] = Field(default_factory=list, description="More root certificates `verify` trusts.")
+    known_issuers: list[str] = Field(
+        default_factory=list, description="Other issuer names whose watermarks `verify` should name."
+    )
+    training_mining: Literal["notAllowed", "allowed", "constrained"] = "notAllowed"
+    watermark: bool = True
+    watermark_strength: float = Field(
+        2.0,
+        ge=0.25,
+        le=8.0,
+        description="RMS luma offset (8-bit levels) at average texture; 0.5x on flat areas, up to 2x in busy ones.",
+    )
+    index_file: Path = Field(
+        Path("var/provenance/index.jsonl"), description="Every output's content id, for tracing a watermark back."
+    )
+    verify_max_mb: float = Field(500, gt=0, description="Largest upload POST /v1/verify accepts.")
+    asrun_dir: Path = Field(Path("var/asrun"), description="Where each channel's as-run log (NAME.jsonl) goes.")
+    aircheck: AirCheckSettings = Field(default_factory=AirCheckSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
 
 
 class Settings(BaseSettings):
@@ -196,6 +318,7 @@ class Settings(BaseSettings):
     video: VideoSettings = Field(default_factory=VideoSettings)
     face: FaceSettings = Field(default_factory=FaceSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    provenance: ProvenanceSettings = Field(default_factory=ProvenanceSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -30,5 +30,12 @@ class BackendError(AnchorError):
         self.retryable = retryable
 
 
+class StorageFullError(BackendError):
+    """The disk (or quota) holding anchor's files is full: nothing was stored; free space and retry."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=True)
+
+
 class MissingDependencyError(AnchorError):
     """An optional dependency is not installed; the message names the install command."""

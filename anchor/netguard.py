@@ -1,4 +1,5 @@
-"""Which network addresses anchor may reach on a user's behalf (server-side request forgery guard).
+"""Which network addresses anchor may reach on a user's behalf (server-side request forgery guard),
+and on which it may listen without a key (`check_exposure`).
 
 Webhook callbacks and news-feed fetches go only to public addresses, unless an address lies
 in a network the operator allows (e.g. "10.0.0.0/8" for an intranet server). Loopback,
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from anchor.errors import InputError
@@ -118,3 +119,36 @@ def check_url(url: str, allowed: Sequence[Network] = (), *, field: str = "url", 
     for addr in addrs:
         check_address(parts.hostname, addr, allowed, field=field, allow_hint=allow_hint)
     return addrs
+
+
+PLACEHOLDER_PREFIX = "change-me"
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(host: str, keys: Mapping[str, str], field: str) -> None:
+    """InputError (naming `field`) when a server would listen on a non-loopback `host` without a
+    key, or with a placeholder key from the example files (`change-me...`)."""
+    if is_loopback(host):
+        return
+    if not keys:
+        raise InputError(
+            f"refusing to listen on {host} without an API key: anyone who reaches the port could use it; "
+            f"set {field} (or listen on 127.0.0.1)",
+            field=field,
+        )
+    placeholders = sorted(n for n, k in keys.items() if k.startswith(PLACEHOLDER_PREFIX))
+    if placeholders:
+        raise InputError(
+            f"refusing to listen on {host} with the example placeholder key(s) {', '.join(placeholders)}; "
+            f"replace them in {field}",
+            field=field,
+        )

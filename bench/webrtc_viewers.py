@@ -87,8 +87,8 @@ def run_size(width: int, height: int, steps: list[int], seconds: float) -> None:
         ch.write_text(
             f"name: bench\nwidth: {width}\nheight: {height}\nqueue_db: {tmp}/q.db\n"
             f"outputs: [{{url: '{nginx.url('bench')}', video_bitrate: 2500k}}]\n"
-            f"control: {{host: 127.0.0.1, port: {port}}}\n"
-            "webrtc: {max_viewers: 64, host_addresses: [127.0.0.1]}\n"
+            f"control: {{host: 127.0.0.1, port: {port}, api_key: null}}\n"  # loopback only: no key needed
+            "webrtc: {viewing: public, max_viewers: 64, host_addresses: [127.0.0.1]}\n"
         )
         proc = subprocess.Popen(
             [sys.executable, "-m", "anchor", "live", str(ch)],

@@ -39,14 +39,15 @@ _FULL_TO_LIMITED_CHROMA = np.clip(np.round((np.arange(256) - 128) * 224 / 255 + 
 def rgb_to_yuv420p(image: np.ndarray) -> np.ndarray:
     """Convert an (H, W, 3) uint8 RGB picture to I420 planes, shape (H * 3 // 2, W).
 
-    BT.601 matrix, limited range, chroma = average of each 2x2 block. H and W must be
-    even. Always returns a new array, so the caller may reuse `image` afterwards.
+    BT.601 matrix, limited range, chroma = average of each 2x2 block. W must be even and H a
+    multiple of 4 (each chroma plane fills H/4 whole rows of the buffer). Always returns a new
+    array, so the caller may reuse `image` afterwards.
     """
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 RGB picture, got {image.shape} {image.dtype}")
     height, width = image.shape[:2]
-    if height % 2 or width % 2:
-        raise ValueError(f"yuv420p needs an even width and height, got {width}x{height}")
+    if height % 4 or width % 2:  # each chroma plane fills height/4 whole rows of the luma width
+        raise ValueError(f"yuv420p needs an even width and a height divisible by 4, got {width}x{height}")
     image = np.ascontiguousarray(image)
     planes = cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420)  # luma is right; chroma is overwritten
     half = cv2.resize(image, (width // 2, height // 2), interpolation=cv2.INTER_AREA)

@@ -11,7 +11,7 @@ import os
 import queue
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -61,6 +61,10 @@ class Mp4Sink:
 
     Use it as a context manager: leaving the block normally closes and publishes the file;
     leaving it with an exception stops the worker and leaves no file behind.
+
+    `finalize`, if given, is called with the finished temporary file (trailer written) just
+    before it is renamed to `path`, e.g. to sign it; it may rewrite the file in place. If it
+    raises, `close()` raises that error and no file is published.
     """
 
     def __init__(
@@ -77,6 +81,7 @@ class Mp4Sink:
         metadata: Mapping[str, str] | None = None,
         background: bool = True,
         queue_frames: int = 8,
+        finalize: Callable[[Path], None] | None = None,
     ) -> None:
         check_sink_format(width, height, fps, sample_rate, queue_frames)
         settings = H264Settings(crf=crf, preset=preset, threads=threads)
@@ -90,6 +95,7 @@ class Mp4Sink:
             raise FileNotFoundError(f"cannot write {self.path}: directory {self.path.parent} does not exist")
         self.width, self.height, self.fps, self.sample_rate = width, height, fps, sample_rate
         self.frames_written = 0
+        self._finalize = finalize
         self._first_pts: int | None = None
         self._closed = False
         self._failure: BaseException | None = None  # set by whoever hit the error
@@ -158,6 +164,8 @@ class Mp4Sink:
             if self.frames_written == 0:
                 raise ValueError(f"no frames were written, so no file was made at {self.path}")
             self._writer.finish()
+            if self._finalize is not None:
+                self._finalize(self._tmp_path)
             os.replace(self._tmp_path, self.path)
         except BaseException:
             self._writer.discard()

@@ -5,6 +5,12 @@ signalling: `offer(sdp) -> (session_id, answer_sdp)`, `close(session_id)`. Each 
 its own small queues (a slow viewer loses its oldest frames, never the channel's time) and its
 own encoders inside aiortc. Video pts are program frame indices on the 90 kHz RTP clock;
 audio goes out as 20 ms frames whose pts is the program sample counter.
+
+The viewer cap holds under concurrent offers: a slot is reserved under the lock before the
+offer is processed and given back if it fails. A viewer that never connects is hung up
+`connect_timeout_s` after its offer; a connected viewer whose peer vanished (no RTCP receiver
+report for `silence_timeout_s`; browsers and aiortc send one about every second) is hung up
+too, by a watchdog task that runs on the signalling loop while anyone watches.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import asyncio
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -66,6 +73,8 @@ class Viewer:
     video: _QueueTrack
     audio: _QueueTrack
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+    created: float = field(default_factory=time.monotonic)
+    connected_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -87,17 +96,26 @@ class WebRtcBroadcaster:
         ice_servers: Sequence[IceServer] = (),
         max_viewers: int = 8,
         sample_rate: int = 48_000,
+        connect_timeout_s: float = 10.0,
+        silence_timeout_s: float = 8.0,
+        watch_interval_s: float = 1.0,
     ) -> None:
         self.fps = fps
         self.sample_rate = sample_rate
         self.ice_servers = list(ice_servers)
         self.max_viewers = max_viewers
+        self.connect_timeout_s = connect_timeout_s
+        self.silence_timeout_s = silence_timeout_s
+        self.watch_interval_s = watch_interval_s
         self.viewers: dict[str, Viewer] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
+        self._reserved = 0  # offers being answered: they hold a slot of the cap
+        self._watchdog: asyncio.Task[None] | None = None
         self.frames_in = 0
         self._to_yuv = YuvConverter()
         self.sessions_total = 0
+        self.sessions_timed_out = 0
 
     # -- the sink side (called from the channel's thread) ---------------------------------
 
@@ -159,17 +177,36 @@ class WebRtcBroadcaster:
         return len(self.viewers)
 
     async def offer(self, sdp: str) -> tuple[str, str]:
-        """Answer a viewer's SDP offer; returns (session id, answer SDP)."""
+        """Answer a viewer's SDP offer; returns (session id, answer SDP).
+
+        ViewerLimitError when the cap is reached (counting offers still being answered);
+        ValueError when the offer cannot be used (malformed SDP, no audio/video section)."""
         self.loop = asyncio.get_running_loop()
         with self._lock:
-            if len(self.viewers) >= self.max_viewers:
+            if len(self.viewers) + self._reserved >= self.max_viewers:
                 raise ViewerLimitError(f"this channel already has {self.max_viewers} viewers (the configured maximum)")
+            self._reserved += 1
+        try:
+            viewer = await self._answer(sdp)
+            with self._lock:
+                self.viewers[viewer.id] = viewer
+                self.sessions_total += 1
+        finally:
+            with self._lock:
+                self._reserved -= 1
+        self._ensure_watchdog()
+        return viewer.id, viewer.pc.localDescription.sdp
+
+    async def _answer(self, sdp: str) -> Viewer:
         pc = RTCPeerConnection(self.configuration())
         video = _QueueTrack("video", maxsize=3)
         audio = _QueueTrack("audio", maxsize=25)
         viewer = Viewer(secrets.token_urlsafe(12), pc, video, audio)
         try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            except Exception as e:  # aiortc's SDP parser raises ValueError, AssertionError, KeyError, IndexError ...
+                raise ValueError(f"the SDP offer cannot be parsed ({type(e).__name__}: {e})") from None
             kinds = {t.kind for t in pc.getTransceivers()}
             if "video" not in kinds and "audio" not in kinds:
                 raise ValueError("the offer has no audio or video section; add recvonly transceivers")
@@ -177,9 +214,12 @@ class WebRtcBroadcaster:
                 if t.kind in ("video", "audio"):
                     t.direction = "sendonly"
                     pc.addTrack(video if t.kind == "video" else audio)
-            answer = await pc.createAnswer()
-            await pc.setLocalDescription(answer)
-        except Exception:
+            try:
+                answer = await pc.createAnswer()
+                await pc.setLocalDescription(answer)
+            except Exception as e:  # e.g. no codec in common, a malformed fingerprint or ICE attribute
+                raise ValueError(f"the SDP offer cannot be answered ({type(e).__name__}: {e})") from None
+        except BaseException:
             await pc.close()
             video.stop()
             audio.stop()
@@ -187,13 +227,50 @@ class WebRtcBroadcaster:
 
         @pc.on("connectionstatechange")
         async def _state() -> None:
+            if pc.connectionState == "connected" and viewer.connected_at is None:
+                viewer.connected_at = time.monotonic()
             if pc.connectionState in ("failed", "closed"):
                 await self.close_viewer(viewer.id)
 
-        with self._lock:
-            self.viewers[viewer.id] = viewer
-            self.sessions_total += 1
-        return viewer.id, pc.localDescription.sdp
+        return viewer
+
+    # -- the watchdog: hang up viewers that never connected or whose peer went silent ------------
+
+    def _ensure_watchdog(self) -> None:
+        if self._watchdog is None or self._watchdog.done():
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch(), name="whep-watchdog")
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.watch_interval_s)
+            with self._lock:
+                viewers = list(self.viewers.values())
+            if not viewers:
+                return  # started again by the next offer
+            for viewer in viewers:
+                why = await self._stale(viewer)
+                if why:
+                    log.info("viewer %s: %s; hanging up", viewer.id, why)
+                    self.sessions_timed_out += 1
+                    await self.close_viewer(viewer.id)
+
+    async def _stale(self, viewer: Viewer) -> str:
+        """Why this viewer should be hung up ("" when it is fine)."""
+        now = time.monotonic()
+        if viewer.connected_at is None:
+            if now - viewer.created > self.connect_timeout_s:
+                return f"not connected {self.connect_timeout_s:.0f} s after its offer"
+            return ""
+        heard = viewer.connected_at
+        for sender in viewer.pc.getSenders():
+            for stat in (await sender.getStats()).values():
+                if getattr(stat, "type", "") == "remote-inbound-rtp":
+                    # the stats carry wall-clock time; turn it into an age
+                    age = max(0.0, time.time() - stat.timestamp.timestamp())
+                    heard = max(heard, now - age)
+        if now - heard > self.silence_timeout_s:
+            return f"no receiver report for {self.silence_timeout_s:.0f} s (the peer vanished)"
+        return ""
 
     async def close_viewer(self, session_id: str) -> bool:
         """Hang up one viewer; False if there was no such session."""
@@ -210,6 +287,8 @@ class WebRtcBroadcaster:
     async def close_all(self) -> None:
         for sid in list(self.viewers):
             await self.close_viewer(sid)
+        if self._watchdog is not None and not self._watchdog.done():
+            self._watchdog.cancel()
 
 
 def pin_host_addresses(addresses: Sequence[str]) -> None:

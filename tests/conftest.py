@@ -14,8 +14,15 @@ from tests.streaming.nginx_rtmp import NginxMissing, NginxRtmp
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    return load_settings()
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The default settings, with signing keys, the content index and as-run logs in a temporary
+    folder instead of the checkout's var/ (`anchor` processes that tests start use var/, git-ignored)."""
+    root = tmp_path_factory.mktemp("provenance")
+    base = load_settings()
+    prov = base.provenance.model_copy(
+        update={"keys_dir": root / "keys", "index_file": root / "index.jsonl", "asrun_dir": root / "asrun"}
+    )
+    return base.model_copy(update={"provenance": prov})
 
 
 @pytest.fixture(scope="session")

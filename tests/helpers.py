@@ -16,7 +16,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 20.0, why: Callable[[], object] | None = None) -> None:
+def wait_until(predicate: Callable[[], object], timeout: float = 60.0, why: Callable[[], object] | None = None) -> None:
     """Poll `predicate` every 20 ms; fail the test (with `why()` if given) after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not predicate():

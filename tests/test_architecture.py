@@ -21,6 +21,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "anchor.lipsync": ("anchor.face", "anchor.studio", "anchor.program", "anchor.live", "anchor.jobs", "anchor.api", "anchor.cli"),
     "anchor.face": ("anchor.studio", "anchor.program", "anchor.live", "anchor.jobs", "anchor.api", "anchor.cli"),
     "anchor.studio": ("anchor.program", "anchor.live", "anchor.jobs", "anchor.api", "anchor.cli"),
+    "anchor.provenance": ("anchor.program", "anchor.live", "anchor.jobs", "anchor.api", "anchor.cli", "anchor.feeds"),
     "anchor.program": ("anchor.live", "anchor.jobs", "anchor.api", "anchor.cli"),
     "anchor.feeds": ("anchor.face", "anchor.studio", "anchor.program", "anchor.live.channel", "anchor.jobs", "anchor.api", "anchor.cli"),
     "anchor.live": ("anchor.jobs", "anchor.api", "anchor.cli"),

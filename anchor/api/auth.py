@@ -12,7 +12,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -29,9 +29,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the configured name of their API key ("" when keys are off)."""
+    """Who is calling: the configured name of their API key ("" when keys are off), and whether
+    it is an admin key (everyone is, when keys are off)."""
 
     key_name: str
+    admin: bool = False
 
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="anchor"'}
@@ -45,14 +47,15 @@ class KeyRing:
     keys configured everyone is let in as Principal("").
     """
 
-    def __init__(self, keys: Mapping[str, str], *, allow_query: bool = False) -> None:
+    def __init__(self, keys: Mapping[str, str], *, allow_query: bool = False, admins: Iterable[str] = ()) -> None:
         self.keys = dict(keys)
         self.allow_query = allow_query
+        self.admins = frozenset(admins)
 
     def check(self, request: Request) -> Principal:
         """The caller's key, or a 401 ApiError saying what to send."""
         if not self.keys:
-            return Principal("")
+            return Principal("", admin=True)
         header = request.headers.get("authorization", "")
         token = request.headers.get("x-api-key", "")
         if not token and self.allow_query:
@@ -73,7 +76,7 @@ class KeyRing:
             )
         for name, secret in self.keys.items():
             if hmac.compare_digest(token.encode(), secret.encode()):
-                return Principal(name)
+                return Principal(name, admin=name in self.admins)
         raise ApiError(401, "this API key is not valid", field="Authorization", headers=CHALLENGE)
 
     def dependency(self) -> Callable[[Request], Principal]:
@@ -87,25 +90,31 @@ class KeyRing:
 
 def require_key(request: Request) -> Principal:
     """FastAPI dependency of the job API: the caller's key (from `api.keys`), or 401."""
-    return KeyRing(request.app.state.settings.api.keys).check(request)
+    api = request.app.state.settings.api
+    return KeyRing(api.keys, admins=api.admin_keys).check(request)
 
 
 class Limiter(Protocol):
-    """Spends one job creation of a key's budget."""
+    """Spends one creation (of videos, or of `what`) from a key's budget."""
 
-    def take(self, key: str) -> None:
-        """Return when allowed; raise ApiError (429, or 503 when the limit cannot be checked)."""
+    def take(self, key: str, what: str = "videos") -> None:
+        """Return when allowed; raise ApiError (429, or 503 when the limit cannot be checked).
+        Each `what` has its own bucket per key."""
         ...
 
 
-def too_many(wait: int) -> ApiError:
+def too_many(wait: int, what: str = "videos") -> ApiError:
     """The 429 answer, with Retry-After in whole seconds."""
     return ApiError(
         429,
-        f"too many videos requested with this key; try again in {wait} s",
+        f"too many {what} requested with this key; try again in {wait} s",
         field="Authorization",
         headers={"Retry-After": str(wait)},
     )
+
+
+def _bucket(key: str, what: str) -> str:
+    return key if what == "videos" else f"{what}:{key}"
 
 
 def make_rate_limiter(api: ApiSettings) -> Limiter:
@@ -125,16 +134,17 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def take(self, key: str) -> None:
+    def take(self, key: str, what: str = "videos") -> None:
         """Spend one token for `key`, or raise a 429 ApiError saying when to retry."""
         t = time.monotonic()
+        bucket = _bucket(key, what)
         with self._lock:
-            tokens, last = self._buckets.get(key, (self._burst, t))
+            tokens, last = self._buckets.get(bucket, (self._burst, t))
             tokens = min(self._burst, tokens + (t - last) * self._rate)
             if tokens < 1.0:
-                self._buckets[key] = (tokens, t)
-                raise too_many(math.ceil((1.0 - tokens) / self._rate))
-            self._buckets[key] = (tokens - 1.0, t)
+                self._buckets[bucket] = (tokens, t)
+                raise too_many(math.ceil((1.0 - tokens) / self._rate), what)
+            self._buckets[bucket] = (tokens - 1.0, t)
 
 
 # KEYS[1]: the key's bucket (a hash: tokens, ts); ARGV: refill per second, burst.
@@ -181,17 +191,19 @@ class RedisRateLimiter:
         client = redis.Redis.from_url(api.redis_url, socket_connect_timeout=2, socket_timeout=2)
         return cls(client, api.redis_namespace, api.rate_limit_per_minute, api.rate_limit_burst)
 
-    def take(self, key: str) -> None:
+    def take(self, key: str, what: str = "videos") -> None:
         """Spend one token for `key` atomically in Redis; 429 when none is left, 503 without Redis."""
         try:
-            answer = self._script(keys=[f"{self._ns}:ratelimit:{key}"], args=[repr(self._rate), self._burst])
+            answer = self._script(
+                keys=[f"{self._ns}:ratelimit:{_bucket(key, what)}"], args=[repr(self._rate), self._burst]
+            )
         except redis.RedisError as e:
             log.warning("rate limit check failed: %s: %s", type(e).__name__, e)
             raise ApiError(
                 503,
                 f"the shared rate limit cannot be checked because Redis does not answer ({type(e).__name__}); "
-                "no video was created, try again shortly",
+                f"no {what.rstrip('s')} was created, try again shortly",
                 headers={"Retry-After": "5"},
             ) from None
         if not int(answer[0]):
-            raise too_many(max(1, math.ceil(float(answer[1]))))
+            raise too_many(max(1, math.ceil(float(answer[1]))), what)

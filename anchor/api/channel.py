@@ -2,43 +2,116 @@
 
 `channel_router(channel, keys)` returns an APIRouter; `anchor live` serves it at the root
 (`channel_app`) and `anchor serve` mounts it under /v1/channels/{name}.
+
+Audio for an item comes as an upload (POST /queue as multipart/form-data with an `audio` file,
+kept in the channel's own media folder) or as `audio_path` naming a file inside the channel's
+media roots; any other path is refused with one message that says nothing about whether it
+exists (anchor/live/media.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
-from anchor.api.auth import KeyRing
-from anchor.api.errors import install_error_handlers
+from anchor.api.auth import KeyRing, Principal
+from anchor.api.bodies import MAX_JSON_BYTES, JsonBodyGuard
+from anchor.api.errors import ApiError, error_response, error_responses, install_error_handlers
 from anchor.api.metrics import channel_registry
 from anchor.api.pages import mount_static, pages_router
+from anchor.api.uploads import check_audio, read_capped
+from anchor.api.viewing import ViewingPolicy
 from anchor.api.whep import whep_router
+from anchor.errors import InputError
 from anchor.live.channel import Channel
-from anchor.live.items import ItemIn
+from anchor.live.config import OutputConfig
+from anchor.live.intake import admit, amend
+from anchor.live.items import MAX_TEXT_CHARS, ItemIn
+from anchor.speech.audio_in import MAX_AUDIO_SECONDS
 from streaming.webrtc import WebRtcBroadcaster
+
+MAX_AUDIO_UPLOAD_MB = 25
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"
+MAX_ITEM_ID = 2**63 - 1
+ItemId = Annotated[int, Path(ge=1, le=MAX_ITEM_ID, description="Queue item id.")]
 
 
 class SayNow(BaseModel):
     """Say something right now: cut in at once, or at the end of the current sentence."""
 
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=5000)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     interrupt_at: Literal["now", "sentence"] = "now"
-    language: str | None = None
-    voice: str | None = None
-    title: str | None = None
+    language: str | None = Field(default=None, pattern=LANGUAGE_PATTERN)  # the same rules as a queue item's
+    voice: str | None = Field(default=None, min_length=1, max_length=200)
+    title: str | None = Field(default=None, max_length=200)
+
+
+class Reject(BaseModel):
+    """Why an operator refuses a held item."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field("rejected by operator", min_length=1, max_length=500)
 
 
 class Move(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    before_id: int | None = None
-    to_index: int | None = Field(None, ge=0)
+    before_id: int | None = Field(None, ge=1, le=MAX_ITEM_ID)
+    to_index: int | None = Field(None, ge=0, le=1_000_000)
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its `$defs` written in place (operation bodies cannot carry $defs)."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return walk(dict(defs[ref.rsplit("/", 1)[1]]))
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(schema)
+
+
+_ITEM_SCHEMA = _inlined(ItemIn.model_json_schema())
+_MULTIPART_ITEM = {
+    **_ITEM_SCHEMA,
+    "properties": {
+        **_ITEM_SCHEMA["properties"],
+        "audio": {"type": "string", "format": "binary", "description": "The audio to play (instead of text)."},
+    },
+}
+_ADD_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": _ITEM_SCHEMA}, "multipart/form-data": {"schema": _MULTIPART_ITEM}},
+    }
+}
+_PATCH_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "Fields of the item to change, or {before_id} / {to_index} to move it.",
+                }
+            }
+        },
+    }
+}
 
 
 def channel_keys(api_key: str | Mapping[str, str] | None) -> KeyRing:
@@ -47,83 +120,251 @@ def channel_keys(api_key: str | Mapping[str, str] | None) -> KeyRing:
     return KeyRing(keys, allow_query=True)
 
 
+async def _item_body(request: Request, channel: Channel) -> dict[str, Any]:
+    """The submitted item from JSON, or from multipart/form-data with an `audio` upload (stored in
+    the channel's media folder, its path put in `audio_path`)."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "multipart/form-data":
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_AUDIO_UPLOAD_MB * 2**20 + MAX_JSON_BYTES:
+            raise ApiError(413, f"the request is larger than the {MAX_AUDIO_UPLOAD_MB} MB upload limit", field="body")
+        try:
+            form = await request.form(max_files=1, max_fields=20)
+        except Exception as e:  # starlette raises its own MultiPartException / HTTPException variants
+            raise ApiError(400, f"the multipart body cannot be read: {e}", field="body") from None
+        fields: dict[str, Any] = {}
+        upload: UploadFile | None = None
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                if key != "audio":
+                    raise ApiError(422, f"unexpected file field {key!r}; the file accepted is `audio`", field=key)
+                upload = value
+            elif key == "audio_path":
+                raise ApiError(422, "send either an audio file or audio_path, not both", field="audio_path")
+            else:
+                fields[key] = value
+        if upload is None:
+            return fields
+        data = await read_capped(upload, MAX_AUDIO_UPLOAD_MB * 2**20, "audio")
+        kind, _seconds = await run_in_threadpool(check_audio, data, MAX_AUDIO_SECONDS)
+        ItemIn.parse({**fields, "audio_path": "upload"})  # refuse a bad item before storing anything
+        stored = await run_in_threadpool(channel.media.store_upload, data, kind)
+        return {**fields, "audio_path": str(stored)}
+    if ctype not in ("application/json", ""):
+        raise ApiError(415, f"send application/json or multipart/form-data, not {ctype!r}", field="Content-Type")
+    try:
+        body = await request.json()
+    except (ValueError, RecursionError) as e:  # no Content-Type: the JSON guard did not look at it
+        raise ApiError(400, f"the body is not valid JSON: {e}", field="body") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object", field="body")
+    return body
+
+
+def _checked_audio_path(channel: Channel, body: dict[str, Any]) -> dict[str, Any]:
+    """`body` with its audio_path replaced by the real path inside the media roots, or the refusal."""
+    path = body.get("audio_path")
+    if path is None:
+        return body
+    if not isinstance(path, str):
+        raise InputError("audio_path: Input should be a valid string", field="audio_path")
+    return {**body, "audio_path": str(channel.media.resolve(path))}
+
+
 def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = None) -> APIRouter:
     """Routes controlling one channel; with a key (or keys) configured, all but /metrics and /healthz need one."""
     queue = channel.queue
-    guarded = APIRouter(dependencies=[Depends(channel_keys(api_key).dependency())])
-    open_routes = APIRouter()
+    policy = channel.pipeline.policy
+
+    def _check_avatar(name: str | None) -> None:
+        if name is not None and not channel.pipeline.avatars.exists(name):
+            raise InputError(
+                f"unknown avatar {name!r}; installed: {', '.join(channel.pipeline.avatars.names())}", field="avatar"
+            )
+
+    keys = channel_keys(api_key)
+    guarded = APIRouter(
+        dependencies=[Depends(keys.dependency())],
+        tags=["channel"],
+        responses=error_responses(401, 503),
+    )
+    open_routes = APIRouter(tags=["channel"])
     registry = channel_registry(channel)
 
-    @guarded.get("/queue")
-    def list_queue(history: int = 0) -> dict[str, Any]:
+    @guarded.get("/queue", summary="The queue: playing and waiting items, and the last finished ones")
+    def list_queue(history: int = Query(0, ge=0, le=1000, description="Finished items to include.")) -> dict[str, Any]:
+        """Waiting and playing items (each with how far its preparation is), and recent history."""
         items = queue.list()
         done = queue.history(history) if history else []
+        preparing = channel.preparation()
         return {
-            "items": [i.model_dump(mode="json") for i in items],
+            "items": [{**i.model_dump(mode="json"), "preparation": preparing.get(i.id)} for i in items],
             "history": [i.model_dump(mode="json") for i in done],
         }
 
-    @guarded.post("/queue", status_code=201)
-    def add_item(body: dict[str, Any]) -> dict[str, Any]:
-        item = queue.add(ItemIn.parse(body))
+    @guarded.post(
+        "/queue",
+        status_code=201,
+        openapi_extra=_ADD_DOC,
+        summary="Add an item (text, an uploaded audio file, or a file inside the media roots)",
+        responses=error_responses(400, 413, 415, 422),
+    )
+    async def add_item(request: Request) -> dict[str, Any]:
+        """Queue a script (it passes the content policy first: refused -> 422, needs review -> stored held)."""
+        body = _checked_audio_path(channel, await _item_body(request, channel))
+        spec = ItemIn.parse(body)
+        _check_avatar(spec.avatar)
+        item = await run_in_threadpool(admit, queue, policy, spec)  # the policy may ask a moderation endpoint
         channel.nudge()
         return item.model_dump(mode="json")
 
-    @guarded.get("/queue/{item_id}")
-    def get_item(item_id: int) -> dict[str, Any]:
+    @guarded.get("/queue/{item_id}", summary="One item", responses=error_responses(404, 422))
+    def get_item(item_id: ItemId) -> dict[str, Any]:
         return queue.get(item_id).model_dump(mode="json")
 
-    @guarded.patch("/queue/{item_id}")
-    def patch_item(item_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    @guarded.patch(
+        "/queue/{item_id}",
+        openapi_extra=_PATCH_DOC,
+        summary="Edit a waiting item, or move it",
+        responses=error_responses(400, 404, 413, 422),
+    )
+    async def patch_item(item_id: ItemId, request: Request) -> dict[str, Any]:
+        try:
+            body = await request.json()
+        except (ValueError, RecursionError) as e:
+            raise ApiError(400, f"the body is not valid JSON: {e}", field="body") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "the body must be a JSON object", field="body")
         if set(body) & {"before_id", "to_index"}:
             move = Move.model_validate(body)
             item = queue.move(item_id, before_id=move.before_id, to_index=move.to_index)
         else:
-            item = queue.update(item_id, body)
+            _check_avatar(body.get("avatar") if isinstance(body.get("avatar"), str) else None)
+            item = await run_in_threadpool(amend, queue, policy, item_id, _checked_audio_path(channel, body))
         channel.nudge()
         return item.model_dump(mode="json")
 
-    @guarded.delete("/queue/{item_id}")
-    def delete_item(item_id: int) -> dict[str, Any]:
-        return queue.remove(item_id).model_dump(mode="json")
+    @guarded.delete(
+        "/queue/{item_id}", summary="Remove a waiting item, or stop the one on air", responses=error_responses(404, 422)
+    )
+    def delete_item(item_id: ItemId) -> dict[str, Any]:
+        """Remove a waiting item (its preparation stops); the item on air is stopped instead (skipped)."""
+        item = queue.get(item_id)
+        if item.state == "playing" and channel.timeline.current_key == item_id:
+            channel.skip()
+            return {**item.model_dump(mode="json"), "stopping": True}
+        removed = queue.remove(item_id).model_dump(mode="json")
+        channel.nudge()
+        return removed
 
-    @guarded.post("/say-now", status_code=202)
+    @guarded.post(
+        "/queue/{item_id}/approve", summary="Release an item held for review", responses=error_responses(404, 422)
+    )
+    def approve_item(item_id: ItemId, who: Principal = Depends(keys.dependency())) -> dict[str, Any]:
+        """An operator releases an item the content policy held for review; it joins the queue."""
+        item = queue.approve(item_id, by=who.key_name or "operator")
+        channel.nudge()
+        return item.model_dump(mode="json")
+
+    @guarded.post(
+        "/queue/{item_id}/reject", summary="Refuse an item held for review", responses=error_responses(404, 422)
+    )
+    def reject_item(item_id: ItemId, body: Reject, who: Principal = Depends(keys.dependency())) -> dict[str, Any]:
+        """An operator refuses a held item: it is skipped with the reason and never plays."""
+        return queue.reject(item_id, body.reason, by=who.key_name or "operator").model_dump(mode="json")
+
+    @guarded.post("/skip", summary="Stop the item on air", responses=error_responses(409))
+    def skip() -> dict[str, Any]:
+        """Stop the item on air at the next frame; it is marked skipped and the queue goes on."""
+        key = channel.skip()
+        if key is None:
+            raise ApiError(409, "nothing is on air to skip", field="item")
+        return {"skipped": key}
+
+    @guarded.post(
+        "/say-now",
+        status_code=202,
+        summary="Say something now (an interrupt)",
+        responses=error_responses(400, 413, 422),
+    )
     def say_now(body: SayNow) -> dict[str, Any]:
-        item = queue.add(ItemIn.parse({**body.model_dump(), "mode": "interrupt"}))
+        item = admit(queue, policy, ItemIn.parse({**body.model_dump(), "mode": "interrupt"}))
         channel.nudge()
         return item.model_dump(mode="json")
 
-    @guarded.post("/pause")
+    @guarded.get("/outputs", summary="The RTMP outputs")
+    def list_outputs() -> dict[str, Any]:
+        """The RTMP outputs (stream keys never shown), each enabled or stopped, with its state."""
+        return {"outputs": [asdict(o) for o in channel.output_set.list()]}
+
+    @guarded.post(
+        "/outputs", status_code=201, summary="Push to another RTMP URL", responses=error_responses(400, 413, 422)
+    )
+    def add_output(body: OutputConfig) -> dict[str, Any]:
+        """Start pushing to another rtmp:// URL (lasts until the channel stops; the channel file is permanent)."""
+        return asdict(channel.output_set.add(body))
+
+    @guarded.delete("/outputs/{output_id}", summary="Remove an output", responses=error_responses(404))
+    def remove_output(output_id: str) -> dict[str, Any]:
+        return asdict(channel.output_set.remove(output_id))
+
+    @guarded.post(
+        "/outputs/{output_id}/stop", summary="Stop an output (kept, not pushing)", responses=error_responses(404)
+    )
+    def stop_output(output_id: str) -> dict[str, Any]:
+        return asdict(channel.output_set.stop(output_id))
+
+    @guarded.post("/outputs/{output_id}/start", summary="Start a stopped output", responses=error_responses(404))
+    def start_output(output_id: str) -> dict[str, Any]:
+        return asdict(channel.output_set.start(output_id))
+
+    @guarded.post("/pause", summary="Hold the queue (the host idles on air)")
     def pause() -> dict[str, Any]:
         channel.pause()
         return {"paused": True}
 
-    @guarded.post("/resume")
+    @guarded.post("/resume", summary="Release the queue")
     def resume() -> dict[str, Any]:
         channel.resume()
         return {"paused": False}
 
-    @guarded.get("/now-playing")
+    @guarded.get("/now-playing", summary="What is on air")
     def now_playing() -> dict[str, Any]:
         return channel.now_playing()
 
-    @guarded.get("/stats")
+    @guarded.get("/stats", summary="Counters")
     def stats() -> dict[str, Any]:
         return channel.stats().as_dict()
 
-    @guarded.get("/events")
+    @guarded.get(
+        "/events",
+        summary="Server-sent events (item.*, output.*, channel.*)",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
     async def events() -> StreamingResponse:
         return StreamingResponse(
             channel.hub.subscribe(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
         )
 
-    @open_routes.get("/metrics")
+    @open_routes.get(
+        "/metrics",
+        summary="Prometheus metrics (no key needed)",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}}},
+    )
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    @open_routes.get("/healthz")
+    @open_routes.get("/healthz", summary="Is the channel on air (no key needed)")
     def health() -> dict[str, Any]:
         return {"ok": channel.error is None, "program_time_s": channel.timeline.frame_index / channel.fps}
+
+    @open_routes.get("/readyz", summary="Readiness for load balancers (no key needed)", responses=error_responses(503))
+    def ready() -> Any:
+        if channel.error is not None:
+            return error_response(503, f"the channel stopped: {channel.error}", "channel")
+        return {"status": "ready"}
 
     router = APIRouter()
     router.include_router(guarded)
@@ -131,13 +372,22 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
     return router
 
 
-def channel_app(channel: Channel, api_key: str | None = None, broadcaster: WebRtcBroadcaster | None = None) -> FastAPI:
-    """A FastAPI app serving one channel: control API, WHEP viewing and the pages, at the root."""
+def channel_app(
+    channel: Channel,
+    api_key: str | None = None,
+    broadcaster: WebRtcBroadcaster | None = None,
+    viewing: ViewingPolicy | None = None,
+) -> FastAPI:
+    """A FastAPI app serving one channel: control API, WHEP viewing (by `viewing`, default public)
+    and the pages, at the root."""
     app = FastAPI(title="anchor channel control", version="1")
+    app.add_middleware(JsonBodyGuard)
     install_error_handlers(app)
     app.include_router(channel_router(channel, api_key))
     if broadcaster is not None:
-        app.include_router(whep_router(broadcaster))
+        app.include_router(
+            whep_router(broadcaster, viewing or ViewingPolicy.build("anchor", "public", channel_keys(api_key)))
+        )
     app.include_router(pages_router())
     mount_static(app)
     return app

@@ -8,14 +8,16 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from anchor.api.errors import ApiError
-from anchor.config import BUILTIN_AVATARS, Settings
+from anchor.config import BUILTIN_AVATARS, Settings, frame_size_problem
 from anchor.errors import InputError
 from anchor.face.avatar import AvatarStore
 from anchor.jobs.records import VideoSpec
 from anchor.rundown.load import parse_rundown
+from anchor.rundown.ssml import split_breaks
+from anchor.speech.text import require_speakable
 from anchor.studio.backdrop import parse_background
 
-SIZE_RE = re.compile(r"^\s*(\d{2,4})\s*[xX×]\s*(\d{2,4})\s*$")
+SIZE_RE = re.compile(r"\s*(\d{2,4})\s*[xX×]\s*(\d{2,4})\s*")  # always fullmatch
 ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1)}
 
 
@@ -82,6 +84,10 @@ def to_spec(
             raise ApiError(422, "text is empty: say what the anchor should read", field="text")
         if len(text) > api.max_text_chars:
             raise ApiError(422, f"text is {len(text)} characters; the limit is {api.max_text_chars}", field="text")
+        try:  # the rule every speech backend applies, so the worker never gets unspeakable text
+            require_speakable(text, max_chars=api.max_text_chars)
+        except InputError as e:
+            raise ApiError(422, str(e), field="text") from None
     if body.background is not None:
         try:
             parse_background(body.background, 2, 2)
@@ -107,19 +113,18 @@ def to_spec(
     if body.size is not None and body.aspect is not None:
         raise ApiError(422, "give either size or aspect, not both", field="size")
     if body.size is not None:
-        m = SIZE_RE.match(body.size)
+        m = SIZE_RE.fullmatch(body.size)
         if not m:
             raise ApiError(422, f"size {body.size!r} must look like 1280x720", field="size")
         width, height = int(m.group(1)), int(m.group(2))
-        if width % 2 or height % 2 or not (64 <= width <= 3840 and 64 <= height <= 2160):
-            raise ApiError(
-                422, f"size {width}x{height} is not allowed: use even numbers, 64..3840 x 64..2160", field="size"
-            )
+        problem = frame_size_problem(width, height)  # the encoder's real constraint, before any work
+        if problem:
+            raise ApiError(422, problem, field="size")
     elif body.aspect is not None:
         aw, ah = ASPECTS[body.aspect]
         short = min(settings.video.width, settings.video.height)
         width, height = (short * aw // ah, short) if aw >= ah else (short, short * ah // aw)
-        width, height = width - width % 2, height - height % 2
+        width, height = width - width % 2, height - height % 4
 
     return VideoSpec(
         text=text or None,
@@ -159,4 +164,27 @@ def _rundown_spec(body: VideoCreate, has_audio: bool) -> VideoSpec:
                 f"{where}: rundowns sent to the API cannot reference files on the server; leave it out",
                 field=f"rundown.{where}",
             )
+    for i, story in enumerate(rundown.stories):
+        if story.text is None:
+            continue
+        field = f"rundown.stories[{i}].text"
+        try:  # every piece between <break/> marks is spoken on its own: each must hold words (or nothing)
+            for piece in split_breaks(story.text, field=field)[1]:
+                if piece.text.strip():
+                    require_speakable(piece.text, field=field)
+        except InputError as e:
+            raise ApiError(422, str(e), field=e.field or field) from None
     return VideoSpec(rundown=body.rundown, captions=body.captions)
+
+
+def scripts_of(spec: VideoSpec) -> list[tuple[str, str, str | None]]:
+    """(field, text, language) of every script a job will speak, for the content policy."""
+    if spec.rundown is None:
+        return [("text", spec.text, spec.language)] if spec.text else []
+    out = []
+    for i, story in enumerate(spec.rundown.get("stories", [])):
+        text = story.get("text") if isinstance(story, dict) else None
+        if isinstance(text, str) and text.strip():
+            clean, _ = split_breaks(text, field=f"rundown.stories[{i}].text")
+            out.append((f"rundown.stories[{i}].text", clean, story.get("language")))
+    return out

@@ -13,11 +13,20 @@ from fastapi import FastAPI
 class ApiServer:
     """uvicorn on its own event loop in a background thread; a context manager that stops it on exit.
 
-    `loop` is that event loop (for code that must run on it, e.g. counting its tasks).
+    `loop` is that event loop (for code that must run on it, e.g. counting its tasks). With
+    `lifespan`, the app's lifespan (e.g. the job API's backend) runs with the server.
     """
 
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+    def __init__(self, app: FastAPI, host: str, port: int, *, lifespan: bool = False) -> None:
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="on" if lifespan else "off",
+            timeout_graceful_shutdown=2,
+        )
+        self.server = uvicorn.Server(config)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._run, name="control-api", daemon=True)
 

@@ -1,10 +1,15 @@
 """Upload safety: size caps while reading, type from the bytes (never the name or header),
-image dimension caps before decoding, audio decoded to check it is sound of a sane length."""
+image dimension and pixel caps read from the header before anything is decoded (a small PNG
+can claim to be gigapixels), image decodes bounded in number at once, audio decoded to check
+it is sound of a sane length."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import threading
 import warnings
+from collections.abc import Iterator
 
 import av
 import numpy as np
@@ -47,8 +52,30 @@ def sniff_image(data: bytes) -> str | None:
     return None
 
 
-def check_photo(data: bytes, max_side: int, field: str = "photo") -> tuple[int, int]:
-    """Refuse non-images (415) and images wider or taller than `max_side` (422), reading only the header."""
+class DecodeSlots:
+    """At most `n` uploaded images decoded at once in this process (each may take up to
+    max_photo_pixels x 4 bytes while it decodes); a caller waits up to `wait_s` for a slot,
+    then gets a 503."""
+
+    def __init__(self, n: int, wait_s: float = 30.0) -> None:
+        self._sem = threading.BoundedSemaphore(n)
+        self.wait_s = wait_s
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        if not self._sem.acquire(timeout=self.wait_s):
+            raise ApiError(
+                503, "the server is busy decoding other images; try again shortly", headers={"Retry-After": "5"}
+            )
+        try:
+            yield
+        finally:
+            self._sem.release()
+
+
+def check_photo(data: bytes, max_side: int, field: str = "photo", max_pixels: int | None = None) -> tuple[int, int]:
+    """Refuse non-images (415) and images wider or taller than `max_side` or of more than
+    `max_pixels` pixels (422), reading only the header: nothing is decoded here."""
     if sniff_image(data) is None:
         raise ApiError(
             415, f"{field} is not an image (JPEG, PNG, WebP, BMP or TIFF), whatever its name says", field=field
@@ -69,6 +96,12 @@ def check_photo(data: bytes, max_side: int, field: str = "photo") -> tuple[int, 
             raise ApiError(422, f"{field} is damaged or not a readable image ({e})", field=field) from e
     if w > max_side or h > max_side:
         raise ApiError(422, f"{field} is {w}x{h} px; the limit is {max_side} px on each side", field=field)
+    if max_pixels is not None and w * h > max_pixels:
+        raise ApiError(
+            422,
+            f"{field} is {w}x{h} px ({w * h / 1e6:.1f} megapixels); the limit is {max_pixels / 1e6:.0f} megapixels",
+            field=field,
+        )
     return w, h
 
 
@@ -76,22 +109,30 @@ MIN_BACKGROUND_SIDE = 64
 BACKGROUND_TYPES = {"png": "png", "jpeg": "jpg"}  # sniffed type -> stored extension
 
 
-def check_background_image(data: bytes, max_side: int, field: str = "background_image") -> str:
+def check_background_image(
+    data: bytes,
+    max_side: int,
+    field: str = "background_image",
+    *,
+    max_pixels: int | None = None,
+    slots: DecodeSlots | None = None,
+) -> str:
     """Refuse non-PNG/JPEG (415), then too large or too small (header only) and undecodable images (422);
-    return the file extension to store it under."""
+    return the file extension to store it under. The trial decode runs only after the header
+    checks, inside one of `slots`."""
     kind = sniff_image(data)
     if kind not in BACKGROUND_TYPES:
         raise ApiError(415, f"{field} must be a PNG or JPEG image, whatever its name says", field=field)
-    w, h = check_photo(data, max_side, field)
+    w, h = check_photo(data, max_side, field, max_pixels)
     if w < MIN_BACKGROUND_SIDE or h < MIN_BACKGROUND_SIDE:
         raise ApiError(
             422, f"{field} is {w}x{h} px; it must be at least {MIN_BACKGROUND_SIDE}x{MIN_BACKGROUND_SIDE}", field=field
         )
-
-    try:
-        decode_background_image(data)
-    except InputError as e:
-        raise ApiError(422, str(e), field=field) from None
+    with slots.hold() if slots is not None else contextlib.nullcontext():
+        try:
+            decode_background_image(data)
+        except InputError as e:
+            raise ApiError(422, str(e), field=field) from None
     return BACKGROUND_TYPES[kind]
 
 

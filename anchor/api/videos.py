@@ -13,8 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from anchor.api.auth import Principal, require_key
-from anchor.api.errors import ApiError
-from anchor.api.schemas import VideoCreate, to_spec
+from anchor.api.errors import ApiError, error_responses
+from anchor.api.schemas import VideoCreate, scripts_of, to_spec
 from anchor.api.uploads import check_audio, check_background_image, read_capped
 from anchor.errors import InputError, NotFoundError
 from anchor.jobs.callback_guard import check_callback_url, parse_networks
@@ -22,10 +22,14 @@ from anchor.jobs.documents import job_document
 from anchor.jobs.files import CAPTION_FILES, VIDEO_FILE
 from anchor.jobs.records import JobRecord
 from anchor.jobs.service import JobService
+from anchor.provenance.policy import require_publishable
 
-router = APIRouter(prefix="/v1/videos", tags=["videos"], dependencies=[Depends(require_key)])
+router = APIRouter(
+    prefix="/v1/videos", tags=["videos"], dependencies=[Depends(require_key)], responses=error_responses(401, 503)
+)
 
 MAX_JSON_BYTES = 1 << 20
+MAX_OFFSET = 2**31 - 1
 MEDIA_TYPES = {VIDEO_FILE: "video/mp4", CAPTION_FILES["srt"]: "application/x-subrip", CAPTION_FILES["vtt"]: "text/vtt"}
 
 _schema = VideoCreate.model_json_schema()
@@ -85,15 +89,24 @@ async def _read_body(request: Request) -> tuple[dict[str, Any], dict[str, Upload
     if len(raw) > MAX_JSON_BYTES:
         raise ApiError(413, "the JSON body is larger than 1 MB", field="body")
     try:
-        data = json.loads(raw or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        data = json.loads(raw or b"{}")  # JsonBodyGuard already refused deep nesting and lone surrogates
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
         raise ApiError(400, f"the body is not valid JSON: {e}", field="body") from None
     if not isinstance(data, dict):
         raise ApiError(400, "the body must be a JSON object", field="body")
     return data, {}
 
 
-@router.post("", status_code=202, openapi_extra=CREATE_DOC, summary="Create a video job")
+@router.post(
+    "",
+    status_code=202,
+    openapi_extra=CREATE_DOC,
+    summary="Create a video job",
+    responses={
+        200: {"description": "An Idempotency-Key replay: the job created the first time"},
+        **error_responses(400, 409, 413, 415, 422, 429),
+    },
+)
 async def create_video(
     request: Request,
     principal: Principal = Depends(require_key),
@@ -105,7 +118,11 @@ async def create_video(
     state = request.app.state
     settings = state.settings
     api = settings.api
-    await run_in_threadpool(state.limiter.take, principal.key_name)  # may ask Redis: off the event loop
+    replay = idempotency_key is not None and await run_in_threadpool(
+        _service(request).store.idempotency_known, principal.key_name, idempotency_key
+    )
+    if not replay:  # a replay (or a conflicting reuse) creates nothing: it is not charged
+        await run_in_threadpool(state.limiter.take, principal.key_name)  # may ask Redis: off the event loop
     fields, uploads = await _read_body(request)
     try:
         body = VideoCreate.model_validate(fields)
@@ -123,12 +140,18 @@ async def create_video(
         digest.update(hashlib.sha256(data).digest())
     if "background_image" in uploads:
         data = await read_capped(uploads["background_image"], int(api.max_background_mb * 2**20), "background_image")
-        ext = await run_in_threadpool(check_background_image, data, api.max_photo_side)
+        ext = await run_in_threadpool(
+            lambda: check_background_image(
+                data, api.max_photo_side, max_pixels=api.max_photo_pixels, slots=state.decode_slots
+            )
+        )
         background = (data, ext)
         digest.update(b"background_image" + hashlib.sha256(data).digest())
     spec = to_spec(
         body, settings, state.voices, has_audio=audio is not None, has_background_image=background is not None
     )
+    for field, text, language in scripts_of(spec):  # the content policy, before anything is queued
+        require_publishable(state.policy, text, language, field)
     if body.callback_url is not None:  # resolves the host: off the event loop
         networks = parse_networks(settings.api.webhook_private_networks)
         await run_in_threadpool(check_callback_url, body.callback_url, networks)
@@ -148,12 +171,12 @@ async def create_video(
     return JSONResponse(_doc(request, record), status_code=202 if created else 200, headers=headers)
 
 
-@router.get("", summary="List video jobs, newest first")
+@router.get("", summary="List video jobs, newest first", responses=error_responses(422))
 def list_videos(
     request: Request,
     principal: Principal = Depends(require_key),
     limit: int = Query(20, ge=1, le=100),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     records, total = _service(request).page(principal.key_name, limit, offset)
     nxt = offset + len(records)
@@ -167,12 +190,12 @@ def list_videos(
     }
 
 
-@router.get("/{job_id}", summary="A video job: state, stage, percent, links")
+@router.get("/{job_id}", summary="A video job: state, stage, percent, links", responses=error_responses(404))
 def get_video(job_id: str, request: Request, principal: Principal = Depends(require_key)) -> dict[str, Any]:
     return _doc(request, _service(request).get(principal.key_name, job_id))
 
 
-@router.post("/{job_id}/cancel", summary="Cancel a queued or running job")
+@router.post("/{job_id}/cancel", summary="Cancel a queued or running job", responses=error_responses(404, 409))
 def cancel_video(job_id: str, request: Request, principal: Principal = Depends(require_key)) -> dict[str, Any]:
     try:
         record = _service(request).cancel(principal.key_name, job_id)
@@ -183,7 +206,7 @@ def cancel_video(job_id: str, request: Request, principal: Principal = Depends(r
     return _doc(request, record)
 
 
-@router.delete("/{job_id}", status_code=204, summary="Delete a job and its files")
+@router.delete("/{job_id}", status_code=204, summary="Delete a job and its files", responses=error_responses(404))
 def delete_video(job_id: str, request: Request, principal: Principal = Depends(require_key)) -> Response:
     _service(request).delete(principal.key_name, job_id)
     return Response(status_code=204)
@@ -204,18 +227,34 @@ def _download(request: Request, principal: Principal, job_id: str, name: str) ->
     )
 
 
+_DOWNLOAD_ERRORS = error_responses(404, 409)
+
+
 @router.get(
-    "/{job_id}/video.mp4", summary="Download the MP4 (HTTP range requests supported)", response_class=FileResponse
+    "/{job_id}/video.mp4",
+    summary="Download the MP4 (HTTP range requests supported)",
+    response_class=FileResponse,
+    responses={200: {"content": {"video/mp4": {}}}, 206: {"description": "A range of the MP4"}, **_DOWNLOAD_ERRORS},
 )
 def download_video(job_id: str, request: Request, principal: Principal = Depends(require_key)) -> FileResponse:
     return _download(request, principal, job_id, VIDEO_FILE)
 
 
-@router.get("/{job_id}/captions.srt", summary="Download SubRip captions", response_class=FileResponse)
+@router.get(
+    "/{job_id}/captions.srt",
+    summary="Download SubRip captions",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/x-subrip": {}}}, **_DOWNLOAD_ERRORS},
+)
 def download_srt(job_id: str, request: Request, principal: Principal = Depends(require_key)) -> FileResponse:
     return _download(request, principal, job_id, CAPTION_FILES["srt"])
 
 
-@router.get("/{job_id}/captions.vtt", summary="Download WebVTT captions", response_class=FileResponse)
+@router.get(
+    "/{job_id}/captions.vtt",
+    summary="Download WebVTT captions",
+    response_class=FileResponse,
+    responses={200: {"content": {"text/vtt": {}}}, **_DOWNLOAD_ERRORS},
+)
 def download_vtt(job_id: str, request: Request, principal: Principal = Depends(require_key)) -> FileResponse:
     return _download(request, principal, job_id, CAPTION_FILES["vtt"])

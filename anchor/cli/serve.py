@@ -32,18 +32,25 @@ def serve(
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs). Jobs run in-process (embedded) or on
     `anchor worker` processes (api.mode: distributed)."""
+    from anchor.netguard import check_exposure
+
+    settings = settings_from(config)
+    api = settings.api.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    settings = settings.model_copy(update={"api": api})
+    with errors():  # refused before anything heavy is loaded
+        check_exposure(api.host, api.keys, "api.keys")
+
     import uvicorn
 
     from anchor.api import create_app
+    from anchor.api.auth import KeyRing
     from anchor.api.channel import channel_router
+    from anchor.api.viewing import policy_for
     from anchor.api.whep import whep_router
     from anchor.live.config import load_channel_config
     from anchor.live.runtime import build_channel
     from anchor.program.pipeline import Pipeline
 
-    settings = settings_from(config)
-    api = settings.api.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
-    settings = settings.model_copy(update={"api": api})
     _logging(verbose)
     runtimes, routers = [], []
     with errors():
@@ -53,7 +60,8 @@ def serve(
             prefix = f"/v1/channels/{runtime.config.name}"
             routers.append((channel_router(runtime.channel, api.keys), prefix))
             if runtime.broadcaster is not None:
-                routers.append((whep_router(runtime.broadcaster), prefix))
+                viewing = policy_for(runtime.config.webrtc, runtime.config.name, KeyRing(api.keys))
+                routers.append((whep_router(runtime.broadcaster, viewing), prefix))
             runtimes.append(runtime)
         application = create_app(settings, extra_routers=routers)
     if not api.keys:
@@ -65,7 +73,12 @@ def serve(
             stack.enter_context(runtime)
             console.print(f"channel {runtime.config.name!r} on air; control API at /v1/channels/{runtime.config.name}")
         uvicorn.run(
-            application, host=api.host, port=api.port, log_level="info" if verbose else "warning", access_log=verbose
+            application,
+            host=api.host,
+            port=api.port,
+            log_level="info" if verbose else "warning",
+            access_log=verbose,
+            timeout_graceful_shutdown=2,
         )
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from anchor.errors import InputError, NotFoundError
 
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+SLUG_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # always fullmatch: `$` would accept a trailing newline
 
 IMAGE_FILE = "image.png"
 LANDMARKS_FILE = "landmarks.npy"
@@ -54,7 +54,7 @@ class AvatarPack:
 
 def check_slug(name: str) -> str:
     """Return `name` if it is a safe avatar name, else raise InputError saying what is allowed."""
-    if not SLUG_RE.match(name or ""):
+    if not isinstance(name, str) or not SLUG_RE.fullmatch(name):
         raise InputError(
             f"avatar name {name!r} is not allowed: use 1-63 lowercase letters, digits, '-' or '_', "
             "starting with a letter or digit",

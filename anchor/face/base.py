@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["AnchorFrame", "AnchorRenderer", "MotionControl", "Rect"]
+__all__ = ["AnchorFrame", "AnchorRenderer", "MotionControl", "MouthPlanning", "Rect"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,16 @@ class MotionControl(Protocol):
 
     def set_motion(self, amplitude: float) -> None:
         """Idle motion amplitude from now on (0 = none; the configured amplitude restores it)."""
+        ...
+
+
+@runtime_checkable
+class MouthPlanning(Protocol):
+    """A renderer that renders better when told the mouth track ahead (the video renderer then picks
+    its real mouth crops by a search over the whole track instead of frame by frame)."""
+
+    def plan(self, params: np.ndarray, t0: float, fps: float) -> None:
+        """The mouth rows `params` will be rendered from program time `t0` on, one per frame at `fps`."""
         ...
 
 

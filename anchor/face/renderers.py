@@ -37,8 +37,16 @@ def _photo(pack: AvatarPack, options: RenderOptions) -> AnchorRenderer:
     return FaceRenderer(pack, options.scale, BlinkSchedule(f.blink_min_s, f.blink_max_s, f.seed), motion)
 
 
+def _video(pack: AvatarPack, options: RenderOptions) -> AnchorRenderer:
+    # Idle motion, breathing and blinks are the recording's own: `motion` does not apply.
+    from anchor.face.video.renderer import VideoRenderer
+
+    return VideoRenderer(pack, options.scale, seed=options.face.seed)
+
+
 RENDERERS: dict[str, Callable[[AvatarPack, RenderOptions], AnchorRenderer]] = {
     "photo": _photo,
+    "video": _video,
 }
 """Pack kind (AvatarMeta.kind) -> renderer constructor."""
 

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "anchor-videos"
 ACTOR_NAME = "anchor_render_video"
 IDEMPOTENCY_TTL_S = 7 * 24 * 3600
+REDIS_TIMEOUT_S = 2.0
 
 
 class RedisJobStore:
@@ -51,8 +52,20 @@ class RedisJobStore:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisJobStore:
-        client = redis.Redis.from_url(settings.api.redis_url, decode_responses=True, health_check_interval=30)
+        """A store on `api.redis_url` with short timeouts: a Redis that hangs or is gone turns into
+        a quick RedisError (the API answers 503), and the next command reconnects by itself."""
+        client = redis.Redis.from_url(
+            settings.api.redis_url,
+            decode_responses=True,
+            health_check_interval=30,
+            socket_connect_timeout=REDIS_TIMEOUT_S,
+            socket_timeout=REDIS_TIMEOUT_S,
+        )
         return cls(client, settings.api.redis_namespace)
+
+    def ping(self) -> None:
+        """Raise a RedisError unless Redis answers."""
+        self._r.ping()
 
     def _job(self, job_id: str) -> str:
         return f"{self._ns}:job:{job_id}"
@@ -101,6 +114,12 @@ class RedisJobStore:
     def get(self, job_id: str) -> JobRecord | None:
         data = self._r.get(self._job(job_id))
         return JobRecord.from_json(data) if data else None
+
+    def idempotency_known(self, owner: str, key: str) -> bool:
+        seen = cast(str | None, self._r.get(f"{self._ns}:idem:{owner}:{key}"))
+        if not seen:
+            return False
+        return int(self._r.exists(self._job(seen.partition(" ")[2]))) > 0
 
     def page(self, owner: str | None, limit: int, offset: int) -> tuple[list[JobRecord], int]:
         index = self._index(owner)
@@ -158,14 +177,16 @@ class RedisJobStore:
         self._r.close()
 
 
-def make_broker(settings: Settings) -> RedisBroker:
-    """A Dramatiq Redis broker tuned from settings.api (heartbeat timeout, maintenance share)."""
+def make_broker(settings: Settings, **redis_options: float) -> RedisBroker:
+    """A Dramatiq Redis broker tuned from settings.api (heartbeat timeout, maintenance share);
+    `redis_options` go to its Redis connection pool (e.g. socket_timeout)."""
     api = settings.api
     return RedisBroker(
         url=api.redis_url,
         namespace=f"{api.redis_namespace}-dramatiq",
         heartbeat_timeout=int(api.heartbeat_timeout_s * 1000),
         maintenance_chance=max(1, int(api.maintenance_chance * 1_000_000)),
+        **redis_options,
     )
 
 
@@ -186,7 +207,8 @@ class RedisDispatcher:
     """Puts job ids on the Dramatiq queue (the API side)."""
 
     def __init__(self, settings: Settings) -> None:
-        self._broker = make_broker(settings)
+        # the API side only enqueues: short timeouts, so a Redis outage is a quick 503
+        self._broker = make_broker(settings, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=REDIS_TIMEOUT_S)
         self._actor = declare_render_actor(self._broker, settings, _runs_only_in_workers)
 
     def submit(self, job_id: str) -> None:
@@ -206,6 +228,12 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None, insta
     api = settings.api
     store = RedisJobStore.from_settings(settings)
     files = JobFiles(api.storage_dir)
+
+    def busy(job_id: str) -> bool:  # another worker may be writing into this job's folder right now
+        record = store.get(job_id)
+        return record is not None and record.state == "processing"
+
+    files.sweep_parts(busy)
     sender = WebhookSender.from_settings(store, api)
     ctx = JobContext(settings, store, files, on_final=sender.notify)
 

@@ -7,6 +7,7 @@
     input.<ext>          uploaded audio, when the job was made from audio
     background.<png|jpg> uploaded backdrop picture, when the job has one
     video.mp4            the finished video (written under a temporary name, renamed when complete)
+    .*.part              temporary files of writes under way; a killed process's are swept at start-up
     captions.srt         captions, when the job produced them
     captions.vtt
 ```
@@ -20,11 +21,13 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from anchor.errors import NotFoundError
+from anchor.storage import sweep_parts
 
-JOB_ID_RE = re.compile(r"^vid_[0-9a-f]{20}$")
+JOB_ID_RE = re.compile(r"vid_[0-9a-f]{20}")  # always fullmatch: `$` would let "vid_...\n" through
 VIDEO_FILE = "video.mp4"
 CAPTION_FILES = {"srt": "captions.srt", "vtt": "captions.vtt"}
 # Names a say() that writes sidecar captions next to the MP4 may use; they are renamed to CAPTION_FILES.
@@ -43,7 +46,7 @@ class JobFiles:
         return self.root / "anchor.db"
 
     def job_dir(self, job_id: str, *, create: bool = False) -> Path:
-        if not JOB_ID_RE.match(job_id or ""):
+        if not isinstance(job_id, str) or not JOB_ID_RE.fullmatch(job_id):
             raise NotFoundError(f"no video job {job_id!r}", field="id")
         d = self.root / "jobs" / job_id
         if create:
@@ -59,3 +62,13 @@ class JobFiles:
         d = self.job_dir(job_id)
         if d.is_dir():
             shutil.rmtree(d, ignore_errors=True)
+
+    def sweep_parts(self, busy: Callable[[str], bool] = lambda _: False) -> int:
+        """Remove temporary `.part` files a killed process left in job folders, except in the
+        folders of jobs `busy(job_id)` says may be running elsewhere; returns how many went."""
+
+        def keep(part: Path) -> bool:
+            job_id = part.parent.name
+            return part.parent.parent != self.root / "jobs" or busy(job_id)
+
+        return len(sweep_parts(self.root / "jobs", keep))

@@ -26,6 +26,7 @@ from anchor.program.bulletin import render_rundown
 from anchor.program.clip import SayRequest, say
 from anchor.program.pipeline import Pipeline
 from anchor.rundown.load import parse_rundown
+from anchor.storage import sweep_parts
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ def run_job(ctx: JobContext, job_id: str, worker: str | None = None) -> JobRecor
     if record is None or record.state != "processing" or record.worker != me:
         return record
     job_dir = ctx.files.job_dir(job_id, create=True)
+    sweep_parts(job_dir)  # a previous attempt's temporary files: this worker owns the job now
     log.info("job %s: attempt %d on %s", job_id, record.attempts, me)
 
     last: dict[str, Any] = {"t": 0.0, "stage": ""}

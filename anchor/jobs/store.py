@@ -33,6 +33,11 @@ class JobStore(Protocol):
 
     def get(self, job_id: str) -> JobRecord | None: ...
 
+    def idempotency_known(self, owner: str, key: str) -> bool:
+        """True when `owner` used this Idempotency-Key for a job that still exists (a replay
+        or a conflict, never a new job: it is not charged to the rate limit)."""
+        ...
+
     def page(self, owner: str | None, limit: int, offset: int) -> tuple[list[JobRecord], int]:
         """Newest first; (page, total). owner None = all owners."""
         ...
@@ -114,7 +119,7 @@ class SqliteJobStore:
                 )
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
         return record, True
 
@@ -122,6 +127,19 @@ class SqliteJobStore:
         with self._lock:
             row = self._db.execute("SELECT data FROM jobs WHERE id=?", (job_id,)).fetchone()
         return JobRecord.from_json(row[0]) if row else None
+
+    def idempotency_known(self, owner: str, key: str) -> bool:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM idempotency i JOIN jobs j ON j.id = i.job_id WHERE i.owner=? AND i.key=?", (owner, key)
+            ).fetchone()
+        return row is not None
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back by itself (e.g. on SQLITE_FULL): a second ROLLBACK
+        # would raise and hide the real error.
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
     def page(self, owner: str | None, limit: int, offset: int) -> tuple[list[JobRecord], int]:
         where, args = ("WHERE owner=?", (owner,)) if owner is not None else ("", ())
@@ -147,7 +165,7 @@ class SqliteJobStore:
                     self._db.execute("UPDATE jobs SET state=?, data=? WHERE id=?", (new.state, new.to_json(), job_id))
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
         return new if new is not None else current
 

@@ -13,25 +13,30 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from anchor.errors import AnchorError
+from anchor.errors import AnchorError, NotFoundError
 from anchor.face.avatar import AvatarPack
-from anchor.face.base import MotionControl
+from anchor.face.base import AnchorRenderer, MotionControl
+from anchor.live.config import OutputConfig
 from anchor.live.events import Event, EventHub
 from anchor.live.governor import GovernorStats, RenderGovernor
 from anchor.live.items import Item
+from anchor.live.media import MediaRoots
+from anchor.live.outputs import OutputSet
+from anchor.live.preparation import Preparation, Preparer
 from anchor.live.store import ScriptQueue
 from anchor.program.pipeline import Pipeline
 from anchor.program.segment import Segment
-from anchor.program.timeline import ProgramTimeline, TimelineEvent
+from anchor.program.timeline import Mark, ProgramTimeline, TimelineEvent
+from anchor.studio.compositor import Placement
 from anchor.studio.presenter import PresenterShot, presenter_placement
 from streaming.clock import Clock
 from streaming.outputs import NetworkOutput, OutputStatus, Sink, ViewerFanout
 from streaming.pacer import FramePacer
+from streaming.rtmp import RtmpSink
 
 log = logging.getLogger(__name__)
 
@@ -86,66 +91,95 @@ class Channel:
         prepare_ahead: int = 2,
         idle_motion: float = 1.0,
         ticker: Sequence[str] = (),
+        interrupt_policy: Literal["skip", "resume"] = "skip",
+        outputs: Sequence[OutputConfig] = (),
+        mark: Mark | None = None,
+        media: MediaRoots | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.media = media or MediaRoots()  # where audio_path may point (none: uploads only)
         self.queue = queue
         self.sinks = list(sinks)
+
+        def open_output(o: OutputConfig) -> RtmpSink:
+            return RtmpSink(o.url, width, height, fps, video_bitrate=o.video_bitrate, preset=o.preset)
+
+        self.output_set = OutputSet(open_output)
         self.clock = clock
         self.fps = fps
         self.idle_playlist = idle_playlist
         self.prepare_ahead = prepare_ahead
         self.recover_policy = recover
-        place = presenter_placement(avatar, width, height)
-        renderer = pipeline.renderer(avatar, place.scale, idle_motion)
+        self.width, self.height = width, height
+        self.idle_motion = idle_motion
+        self.avatar = avatar
+        self._anchors: dict[str, tuple[AnchorRenderer, Placement]] = {}
+        self._anchors_lock = threading.Lock()
+        renderer, place = self.anchor_for(avatar.name, avatar)
+        self._on_screen = avatar.name
         self.shot = PresenterShot(width, height, place, renderer.size, fps=fps)
         self._clock_shown = False
-        self.timeline = ProgramTimeline(renderer, self.shot, fps)
+        self.timeline = ProgramTimeline(renderer, self.shot, fps, mark=mark)
         if ticker:
             self.set_ticker(ticker)
         self.timeline.listeners.append(self._on_timeline)
         self.pacer = FramePacer(fps, clock)
         self.governor = RenderGovernor(fps)
-        self.idle_motion = idle_motion
         self._applied_level = -1
         self._audio_level = 0.0
         self.listeners: list[Callable[[ChannelEvent], None]] = []
         self.paused = False
-        self._prepared: dict[int, Segment] = {}
-        self._lock = threading.Lock()
+        self.interrupt_policy = interrupt_policy
+        self.preparer = Preparer(
+            pipeline,
+            queue,
+            fps,
+            ahead=prepare_ahead,
+            on_failed=self._on_prepare_failed,
+            warm=self.anchor_for,
+            open_audio=lambda name: self.media.resolve(name),  # the roots may be replaced later
+        )
         self._stop = threading.Event()
-        self._wake = threading.Event()
         self._cut_requested_for: int | None = None
+        self._skip_requested: int | None = None
+        self._skipped_now: int | None = None
         self._threads: list[threading.Thread] = []
         self.error: BaseException | None = None
         self.hub = EventHub()
         self.listeners.append(self._publish)
         self._av_max_diff = 0.0
-        for out in self.network_outputs:
-            out.on_state(self._on_output_state)
+        for sink in self.sinks:
+            if isinstance(sink, NetworkOutput):
+                sink.on_state(self._on_output_state)
+        self.output_set.listen(self._on_output_state)
+        for o in outputs:
+            self.output_set.add(o)
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> Channel:
         report = self.queue.recover(self.recover_policy)
         log.info("recovered queue: %s", report)
-        for target, name in ((self._prepare_loop, "prepare"), (self._air_loop, "air")):
-            t = threading.Thread(target=target, name=f"channel-{name}", daemon=True)
-            t.start()
-            self._threads.append(t)
+        self.preparer.start()
+        t = threading.Thread(target=self._air_loop, name="channel-air", daemon=True)
+        t.start()
+        self._threads.append(t)
         return self
 
     def stop(self) -> None:
-        """Stop both threads and close the sinks (always)."""
+        """Stop the air and the preparation, end the event streams and close the sinks (always)."""
         self._stop.set()
-        self._wake.set()
+        self.hub.close()
         for t in self._threads:
             t.join()
         self._threads.clear()
+        self.preparer.stop()
         for sink in self.sinks:
             try:
                 sink.close()
             except Exception:  # one bad sink must not keep the others open
                 log.exception("closing sink %r failed", sink)
+        self.output_set.close()
 
     def __enter__(self) -> Channel:
         return self.start()
@@ -182,13 +216,13 @@ class Channel:
 
     def nudge(self) -> None:
         """Tell the preparer that the queue changed."""
-        self._wake.set()
+        self.preparer.nudge()
 
     # -- state for the control API and metrics -------------------------------------------------
 
     @property
     def network_outputs(self) -> list[NetworkOutput]:
-        return [s for s in self.sinks if isinstance(s, NetworkOutput)]
+        return [s for s in self.sinks if isinstance(s, NetworkOutput)] + list(self.output_set.sinks())
 
     def outputs(self) -> list[OutputStatus]:
         """Network outputs and their state."""
@@ -212,12 +246,15 @@ class Channel:
         )
 
     def now_playing(self) -> dict[str, Any]:
-        current = self.timeline.current
-        item = self.queue.get(current.key) if current else None
+        key = self.timeline.current_key
+        item = self._item_or_none(key)
+        prep = self.preparer.get(key) if key is not None else None
+        duration = sum(p.duration for p in prep.pieces[prep.resume_from :]) if prep is not None else 0.0
         return {
             "item": item.model_dump(mode="json") if item else None,
             "position_s": round(self.timeline.position_s, 3),
-            "duration_s": round(current.duration, 3) if current else 0.0,
+            "duration_s": round(duration, 3),
+            "complete": prep.done if prep is not None else True,
             "paused": self.paused,
             "next": [
                 i.model_dump(mode="json") for i in self.queue.list(states=("queued", "preparing", "ready"), limit=5)
@@ -225,6 +262,18 @@ class Channel:
             "outputs": [asdict(o) for o in self.outputs()],
             "program_time_s": self.timeline.frame_index / self.fps,
         }
+
+    def _item_or_none(self, key: int | None) -> Item | None:
+        if key is None:
+            return None
+        try:
+            return self.queue.get(key)
+        except NotFoundError:
+            return None
+
+    def preparation(self) -> dict[int, dict[str, object]]:
+        """Per item being prepared: n of m sentences ready (why an item waits)."""
+        return self.preparer.status()
 
     def _publish(self, e: ChannelEvent) -> None:
         self.hub.publish(Event(f"item.{e.kind}", {"item_id": e.item_id, "frame": e.frame, "reason": e.reason}))
@@ -237,42 +286,51 @@ class Channel:
     # -- preparation ---------------------------------------------------------------------
 
     def prepare(self, item: Item) -> Segment:
-        """Speech and mouth for `item` (raises AnchorError for what cannot be spoken).
+        """`item` as one Segment, made exactly as it airs (sentence by sentence); for checks and tools.
 
-        Text goes through the speech backend; a recorded audio file through the recording path;
-        the mouth through the pipeline's planner, as for every clip and bulletin.
-        """
+        Raises AnchorError for what cannot be spoken. On air, items are prepared piece by piece by
+        the Preparer instead, so they start as soon as their first sentence is ready."""
         p = self.pipeline
         if item.audio_path is not None:
-            speech = p.listen(
-                Path(item.audio_path), language=item.language, text=item.text or "", field="audio_path"
-            ).speech
-        else:
-            speech = p.speak(item.text or "", language=item.language, voice=item.voice)
-        return p.segment(speech, self.fps, key=item.id, title=item.title)
+            heard = p.listen(
+                self.media.resolve(item.audio_path), language=item.language, text=item.text or "", field="audio_path"
+            )
+            return p.segment(heard.speech, self.fps, key=item.id, title=item.title)
+        return p.text_segment(
+            item.text or "", self.fps, language=item.language, voice=item.voice, key=item.id, title=item.title
+        )
 
-    def _prepare_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                todo = [i for i in self.queue.list(states=("queued",)) if i.id not in self._prepared]
-                for item in todo[: self.prepare_ahead]:
-                    self._prepare_one(item)
-            except Exception as e:  # keep preparing; the air loop must never starve
-                log.exception("preparer error: %s", e)
-            self._wake.wait(0.05)
-            self._wake.clear()
+    def anchor_for(self, name: str, pack: AvatarPack | None = None) -> tuple[AnchorRenderer, Placement]:
+        """The renderer and placement of avatar `name`, made once (the preparer warms them up ahead)."""
+        with self._anchors_lock:
+            found = self._anchors.get(name)
+            if found is None:
+                pack = pack or self.pipeline.avatar(name)
+                place = presenter_placement(pack, self.width, self.height)
+                found = self._anchors[name] = (self.pipeline.renderer(pack, place.scale, self.idle_motion), place)
+            return found
 
-    def _prepare_one(self, item: Item) -> None:
-        self.queue.mark_preparing(item.id)
-        try:
-            prepared = self.prepare(item)
-        except AnchorError as e:
-            self.queue.mark_failed(item.id, str(e))
-            self._emit(ChannelEvent("failed", item.id, self.timeline.frame_index, str(e)))
-            return
-        with self._lock:
-            self._prepared[item.id] = prepared
-        self.queue.mark_ready(item.id, revision=item.revision)
+    def _show(self, name: str) -> None:
+        """Put avatar `name` on screen from the next frame."""
+        if name != self._on_screen:
+            renderer, place = self.anchor_for(name)
+            self.timeline.set_anchor(renderer, place)
+            self._on_screen = name
+            self._applied_level = -1  # the new renderer gets the current motion level
+
+    def _on_prepare_failed(self, item: Item, reason: str) -> None:
+        self._emit(ChannelEvent("failed", item.id, self.timeline.frame_index, reason))
+
+    # -- operator control ------------------------------------------------------------------
+
+    def skip(self) -> int | None:
+        """Stop the item on air at the next frame (its graphics with it); returns its id (None when idle).
+
+        The item is marked skipped, whatever its interrupt policy."""
+        key = self.timeline.current_key
+        if key is not None:
+            self._skip_requested = key
+        return key
 
     # -- on air --------------------------------------------------------------------------
 
@@ -281,45 +339,97 @@ class Channel:
             listener(event)
 
     def _on_timeline(self, e: TimelineEvent) -> None:
+        reason = ""
         if e.kind == "finished":
-            self.queue.mark_played(e.key)
+            self._finish(e.key, self.queue.mark_played)
+            self.preparer.forget(e.key)
         elif e.kind == "interrupted":
-            self.queue.mark_skipped(e.key, "interrupted on air")
-        with self._lock:
-            if e.kind != "started":
-                self._prepared.pop(e.key, None)
-        self._emit(ChannelEvent(e.kind, e.key, e.frame))
+            reason = self._interrupted(e)
+        self._emit(ChannelEvent(e.kind, e.key, e.frame, reason))
 
-    def _ready(self, item: Item | None) -> Segment | None:
-        if item is None or item.state != "ready":
-            return None
-        with self._lock:
-            return self._prepared.get(item.id)
+    def _interrupted(self, e: TimelineEvent) -> str:
+        """An item was cut: skip it, or (resume policy, cut by an interrupt) put it back to go on from
+        the sentence it was cut in once the interruption is over."""
+        prep = self.preparer.get(e.key)
+        by_operator = self._skipped_now == e.key
+        self._skipped_now = None
+        resume_at = e.piece + (1 if e.piece_done else 0)
+        more = prep is not None and (not prep.done or resume_at < len(prep.pieces))
+        policy = (prep.item.interrupt_policy if prep is not None else None) or self.interrupt_policy
+        if policy == "resume" and not by_operator and prep is not None and more:
+            prep.resume_from = prep.aired = resume_at
+            self._finish(e.key, self.queue.resume_later)
+            self.preparer.nudge()
+            return f"to resume at sentence {resume_at + 1}"
+        reason = "skipped by operator" if by_operator else "interrupted on air"
+        self._finish(e.key, lambda i: self.queue.mark_skipped(i, reason))
+        self.preparer.forget(e.key)
+        return reason
+
+    def _finish(self, item_id: int, mark: Callable[[int], object]) -> None:
+        try:
+            mark(item_id)
+        except AnchorError as e:  # removed meanwhile: nothing to record
+            log.info("item %s: %s", item_id, e)
 
     def _schedule(self) -> None:
-        """Between frames: honour interrupts, then start the next ready item when idle."""
-        current = self.timeline.current
+        """Between frames: operator skips, interrupts, feeding the item on air, the next item when idle."""
+        if self._skip_requested is not None:
+            if self._skip_requested == self.timeline.current_key:
+                self._skipped_now = self._skip_requested
+                self.timeline.cut()
+            self._skip_requested = None
+        current = self.timeline.current_key
         interrupt = self.queue.pending_interrupt()
-        if interrupt is not None and (current is None or interrupt.id != current.key):
+        if interrupt is not None and interrupt.id != current:
             if interrupt.interrupt_at == "sentence" and current is not None:
                 # Let the sentence finish; once the cut lands the queue hands us the interrupt first.
-                if self._cut_requested_for != current.key:
-                    self._cut_requested_for = current.key
+                if self._cut_requested_for != current:
+                    self._cut_requested_for = current
                     self.timeline.cut_at_sentence_end()
             else:
-                prepared = self._ready(interrupt)
-                if prepared is not None:
-                    self._put_on_air(interrupt, prepared)  # cuts whatever plays, at this frame
+                prep = self.preparer.get(interrupt.id)
+                if prep is not None and prep.ready:
+                    self._put_on_air(interrupt, prep)  # cuts whatever plays, at this frame
                     return
+        self._feed()
+        if self.timeline.idle:
+            self._show(self.avatar.name)  # between items: the channel's own presenter
         if self.timeline.idle and not self.paused:
             item = self.queue.next_due()
             if item is None and self.idle_playlist:
                 if self.queue.next_playlist_item(self.idle_playlist) is not None:
                     self.nudge()
                 return
-            prepared = self._ready(item)
-            if item is not None and prepared is not None:
-                self._put_on_air(item, prepared)
+            prep = self.preparer.get(item.id) if item is not None else None
+            if item is not None and prep is not None and prep.ready and item.state == "ready":
+                self._put_on_air(item, prep)
+
+    def _feed(self) -> None:
+        """Hand the pieces made since the last frame to the entry on air; complete it after the last."""
+        key = self.timeline.current_key
+        if key is None or not self.timeline.open_entry:
+            return
+        prep = self.preparer.get(key)
+        if prep is None:
+            return
+        while prep.aired < len(prep.pieces):
+            self.timeline.extend(prep.pieces[prep.aired])
+            prep.aired += 1
+        if prep.done and prep.aired == len(prep.pieces):
+            self.timeline.complete()
+        before = sum(p.frames for p in prep.pieces[: prep.resume_from])
+        self.preparer.aired_frames = before + round(self.timeline.position_s * self.fps)
+
+    def _put_on_air(self, item: Item, prep: Preparation) -> None:
+        # The timeline reports the cut item first (skipped or put back), so only one item plays.
+        self._show(item.avatar or self.avatar.name)
+        first = prep.pieces[prep.resume_from]
+        prep.aired = prep.resume_from + 1
+        self.timeline.play(first, more=not (prep.done and prep.aired == len(prep.pieces)))
+        self.preparer.on_air = item.id
+        self._cut_requested_for = None
+        self._finish(item.id, self.queue.mark_playing)
 
     def _apply_level(self) -> None:
         """Idle motion follows the governor's level (off under pressure, back when calm)."""
@@ -333,11 +443,6 @@ class Channel:
         if isinstance(renderer, MotionControl):
             renderer.set_motion(self.idle_motion if self.governor.motion_allowed else 0.0)
 
-    def _put_on_air(self, item: Item, prepared: Segment) -> None:
-        # The timeline reports the cut item first (marked skipped), so only one item plays.
-        self.timeline.play(prepared)
-        self.queue.mark_playing(item.id)
-
     def _air_loop(self) -> None:
         try:
             while not self._stop.is_set():
@@ -350,12 +455,16 @@ class Channel:
                 if self._clock_shown and n % (60 * self.fps) == 0:
                     self._sync_clock(n)
                 frame, audio = self.timeline.next_frame(render=render)
+                if self.timeline.idle and self.preparer.on_air is not None:
+                    self.preparer.on_air = None
                 diff = abs(audio.pts / audio.sample_rate - frame.pts / frame.fps)
                 self._av_max_diff = max(self._av_max_diff, diff)
                 self._audio_level = float(np.sqrt(np.mean(audio.samples.astype(np.float32) ** 2))) / 32768.0
                 self.pacer.wait_for(frame.pts)
                 for sink in self.sinks:
                     sink.write(frame, audio)
+                for out in self.output_set.sinks():
+                    out.write(frame, audio)
         except BaseException as e:  # surfaced through `error` and the log; the owner decides
             self.error = e
             log.exception("channel stopped by an error")

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from anchor.config import frame_size_problem
 from anchor.errors import InputError
 from anchor.feeds.config import BulletinConfig, FeedsConfig
 
@@ -37,13 +39,21 @@ class IdleConfig(BaseModel):
     motion: float = Field(1.0, ge=0.0, le=3.0, description="Breathing and sway amplitude (0 = a still photo).")
 
 
+GENERATE_KEY = "generate"
+
+
 class ControlConfig(BaseModel):
-    """Where the control API listens and the key it requires (None = no key)."""
+    """Where the control API listens and the key it requires.
+
+    `api_key: generate` (the default) makes a random key on first start and keeps it in
+    `<queue_db folder>/<name>.control-key` (mode 0600); a string is the key itself; null means
+    no key, which `anchor live` accepts only on a loopback address.
+    """
 
     model_config = ConfigDict(extra="forbid")
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
-    api_key: str | None = None
+    api_key: str | None = Field(GENERATE_KEY, min_length=8)
 
 
 class IceServerConfig(BaseModel):
@@ -55,13 +65,34 @@ class IceServerConfig(BaseModel):
     credential: str | None = None
 
 
+class TurnConfig(BaseModel):
+    """A TURN server sharing a secret with anchor (coturn `use-auth-secret`): every admitted viewer
+    gets its own short-lived credentials (TURN REST), never a static password."""
+
+    model_config = ConfigDict(extra="forbid")
+    urls: list[str] = Field(min_length=1)
+    secret: str = Field(min_length=8)
+    ttl_s: int = Field(600, ge=60, le=86400, description="How long minted TURN credentials stay valid.")
+
+
 class WebRtcConfig(BaseModel):
     """Browser viewing over WebRTC (WHEP at /whep)."""
 
     model_config = ConfigDict(extra="forbid")
     enabled: bool = True
+    viewing: Literal["public", "token"] = Field(
+        "token",
+        description="public: anyone may watch; token: viewers need a viewer token (POST /viewer-tokens) or a control key.",
+    )
+    token_ttl_s: int = Field(
+        4 * 3600, ge=60, le=7 * 24 * 3600, description="Default lifetime of a minted viewer token."
+    )
+    token_secret: str | None = Field(
+        None, min_length=16, description="Signs viewer tokens; default: derived from the control key(s)."
+    )
     max_viewers: int = Field(8, ge=0, le=1000)
     ice_servers: list[IceServerConfig] = Field(default_factory=list)
+    turn: TurnConfig | None = None
     host_addresses: list[str] = Field(
         default_factory=list, description="Pin the local addresses ICE offers (e.g. [127.0.0.1] for loopback-only)."
     )
@@ -82,6 +113,10 @@ class ChannelConfig(BaseModel):
     outputs: list[OutputConfig] = Field(default_factory=list)
     idle: IdleConfig = Field(default_factory=IdleConfig)
     recover: Literal["replay", "skip"] = "replay"
+    interrupt_policy: Literal["skip", "resume"] = Field(
+        "skip",
+        description="What happens to an item cut by an interrupt: skip it, or resume it from the sentence it was cut in.",
+    )
     ticker: list[str] = Field(
         default_factory=list, description="Ticker items scrolling under the anchor (empty: none)."
     )
@@ -92,6 +127,29 @@ class ChannelConfig(BaseModel):
         description="News sources (a list, or a mapping with `sources:`); see config/feeds/.",
     )
     bulletins: list[BulletinConfig] = Field(default_factory=list, description="Bulletins on a schedule.")
+    media_roots: list[Path] = Field(
+        default_factory=list,
+        description="Folders whose audio files queue items may name (audio_path); none by default: audio is uploaded.",
+    )
+    media_dir: Path | None = Field(
+        None, description="Where uploaded audio is kept; default: <queue_db folder>/<name>-media."
+    )
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.media_dir if self.media_dir is not None else self.queue_db.parent / f"{self.name}-media"
+
+    @property
+    def control_key_file(self) -> Path:
+        return self.queue_db.parent / f"{self.name}.control-key"
+
+    @model_validator(mode="after")
+    def _encodable_size(self) -> ChannelConfig:
+        problem = frame_size_problem(self.width, self.height)
+        if problem:
+            bad_width = self.width % 2 or not 64 <= self.width <= 3840
+            raise _field_error("width" if bad_width else "height", problem, self.width if bad_width else self.height)
+        return self
 
     @field_validator("bulletins")
     @classmethod
@@ -100,6 +158,12 @@ class ChannelConfig(BaseModel):
         if len(set(names)) != len(names):
             raise ValueError("bulletin names must be unique (give each a `name`)")
         return v
+
+
+def _field_error(field: str, message: str, value: object) -> ValidationError:
+    return ValidationError.from_exception_data(
+        "ChannelConfig", [InitErrorDetails(type=PydanticCustomError("invalid", message), loc=(field,), input=value)]
+    )
 
 
 def load_channel_config(path: Path) -> ChannelConfig:

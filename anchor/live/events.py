@@ -24,17 +24,33 @@ class Event:
         return f"event: {self.kind}\ndata: {json.dumps({**self.data, 'at': self.at}, ensure_ascii=False)}\n\n"
 
 
+_END = Event("stream.end")
+"""Put on a subscriber's queue to end its stream."""
+
+
 class EventHub:
     """Thread-safe publish; each subscriber gets a bounded queue (slow readers lose old events)."""
 
     def __init__(self, max_pending: int = 256) -> None:
         self._subs: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Event]]] = set()
         self._lock = threading.Lock()
+        self._closed = False
         self.max_pending = max_pending
 
     @property
     def subscribers(self) -> int:
         return len(self._subs)
+
+    def close(self) -> None:
+        """End every subscriber's stream (the channel is stopping); later subscribers end at once."""
+        with self._lock:
+            self._closed = True
+            subs = list(self._subs)
+        for loop, q in subs:
+            try:
+                loop.call_soon_threadsafe(self._put, q, _END)
+            except RuntimeError:
+                pass
 
     def publish(self, event: Event) -> None:
         """Deliver to every subscriber; callable from any thread."""
@@ -57,6 +73,8 @@ class EventHub:
         q: asyncio.Queue[Event] = asyncio.Queue(self.max_pending)
         entry = (asyncio.get_running_loop(), q)
         with self._lock:
+            if self._closed:
+                return
             self._subs.add(entry)
         try:
             yield ": connected\n\n"
@@ -66,6 +84,8 @@ class EventHub:
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
+                if event is _END:
+                    return
                 yield event.sse()
         finally:
             with self._lock:

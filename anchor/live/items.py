@@ -15,29 +15,34 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from anchor.errors import InputError
+from anchor.speech.text import require_speakable
 
 MAX_TEXT_CHARS = 5000
 
 Mode = Literal["append", "next", "interrupt"]
 InterruptAt = Literal["now", "sentence"]
-ItemState = Literal["queued", "preparing", "ready", "playing", "played", "failed", "skipped"]
+ItemState = Literal["held", "queued", "preparing", "ready", "playing", "played", "failed", "skipped"]
 
 PENDING_STATES: tuple[ItemState, ...] = ("queued", "preparing", "ready")
 """States of an item still waiting for its turn."""
 FINAL_STATES: tuple[ItemState, ...] = ("played", "failed", "skipped")
 
 TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
+    "held": frozenset(),
     "queued": frozenset({"preparing", "skipped", "failed"}),
     "preparing": frozenset({"ready", "skipped", "failed"}),
     "ready": frozenset({"playing", "skipped", "failed"}),
-    "playing": frozenset({"played", "skipped", "failed"}),
+    "playing": frozenset({"played", "skipped", "failed", "ready"}),
     "played": frozenset(),
     "failed": frozenset(),
     "skipped": frozenset(),
 }
-"""Transitions the channel may request. Two more exist only inside the queue: an edit sends a
-preparing/ready item back to queued (its preparation is stale), and crash recovery sends
-preparing/ready/playing items back to queued."""
+"""Transitions the channel may request (playing -> ready: an interrupted item that will resume).
+More exist only inside the queue: an edit sends a preparing/ready item back to queued (its
+preparation is stale), and crash recovery sends preparing/ready/playing items back to queued.
+`held` (the content policy wants an operator to look first) is entered by
+`ScriptQueue.add(..., hold=True)` or `hold()` and left only by an operator: `approve()` (to queued)
+or `reject()` (to skipped); the channel never plays it."""
 
 
 def check_transition(item_id: int, old: ItemState, new: ItemState) -> None:
@@ -152,7 +157,8 @@ class ItemIn(BaseModel):
     sentence). `schedule_at`: wall-clock time before which the item waits and at which it
     goes first. `recurrence` makes this a recurring entry (a template that spawns an item
     each time it fires; `schedule_at` then is its earliest first firing). `playlist` makes
-    this an entry of a named playlist, played only by the idle policy.
+    this an entry of a named playlist, played only by the idle policy. `avatar` presents this item
+    with another avatar than the channel's; `interrupt_policy` overrides the channel's.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -168,6 +174,12 @@ class ItemIn(BaseModel):
     schedule_at: AwareDatetime | None = None
     recurrence: Recurrence | None = None
     playlist: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
+    avatar: str | None = Field(
+        default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Default: the channel's."
+    )
+    interrupt_policy: Literal["skip", "resume"] | None = Field(
+        default=None, description="When an interrupt cuts this item: skip it or resume it (default: the channel's)."
+    )
 
     @field_validator("text")
     @classmethod
@@ -196,11 +208,15 @@ class ItemIn(BaseModel):
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> ItemIn:
-        """Validate user data; errors become InputError naming the first offending field."""
+        """Validate user data; errors become InputError naming the first offending field. Text must
+        hold words to speak by the rule every speech backend applies (`require_speakable`)."""
         try:
-            return cls.model_validate(data)
+            item = cls.model_validate(data)
         except ValidationError as e:
             raise input_error(e) from e
+        if item.text is not None:
+            require_speakable(item.text, max_chars=MAX_TEXT_CHARS)
+        return item
 
 
 def input_error(e: ValidationError) -> InputError:
@@ -216,8 +232,10 @@ class Item(ItemIn):
 
     `position` orders pending items (lower plays earlier); `reason` says why an item failed
     or was skipped; `attempts` counts playbacks cut short by a restart and replayed;
-    `revision` grows on every edit so the channel can drop a stale preparation. Templates
-    (recurring or playlist entries) stay `queued` forever; `source_id` on a spawned item
+    `revision` grows on every edit so the channel can drop a stale preparation. `policy` is
+    the content policy's decision (`PolicyDecision.as_dict()`, plus `approved_by` /
+    `approved_at` once an operator approved a held item). Templates (recurring or playlist
+    entries) stay `queued` forever (or `held` until approved); `source_id` on a spawned item
     names its template; `next_fire_at` / `last_fired_at` belong to recurring entries.
     """
 
@@ -233,6 +251,7 @@ class Item(ItemIn):
     source_id: int | None = None
     next_fire_at: AwareDatetime | None = None
     last_fired_at: AwareDatetime | None = None
+    policy: dict[str, Any] | None = None
 
     @property
     def is_template(self) -> bool:

@@ -9,13 +9,14 @@ from anchor.feeds.desk import NewsDesk
 from anchor.feeds.stories import StoryStore
 from anchor.live.channel import Channel
 from anchor.live.config import ChannelConfig
+from anchor.live.media import MediaRoots
+from anchor.live.provenance import ChannelProvenance
 from anchor.live.store import ScriptQueue
 from anchor.program.bulletin import render_rundown
 from anchor.program.pipeline import Pipeline
 from anchor.rundown.model import Rundown
 from streaming.clock import SystemClock
 from streaming.outputs import Sink
-from streaming.rtmp import RtmpSink
 from streaming.webrtc import IceServer, WebRtcBroadcaster, pin_host_addresses
 
 
@@ -29,6 +30,7 @@ class ChannelRuntime:
     queue: ScriptQueue
     broadcaster: WebRtcBroadcaster | None
     desk: NewsDesk | None = None
+    provenance: ChannelProvenance | None = None
 
     def __enter__(self) -> ChannelRuntime:
         self.channel.start()
@@ -42,6 +44,8 @@ class ChannelRuntime:
                 self.desk.stop()
             self.channel.stop()
         finally:
+            if self.provenance is not None:
+                self.provenance.close()
             self.queue.close()
 
 
@@ -62,6 +66,7 @@ def news_desk(pipeline: Pipeline, cfg: ChannelConfig, queue: ScriptQueue, channe
         queue=queue,
         set_ticker=channel.set_ticker,
         render=render if any(b.render for b in cfg.bulletins) else None,
+        check=lambda text, language: pipeline.policy.check(text, language).outcome,
     )
 
 
@@ -69,11 +74,10 @@ def build_channel(pipeline: Pipeline, cfg: ChannelConfig) -> ChannelRuntime:
     """Everything `anchor live` / `anchor serve --channel` runs for one channel file (not started)."""
     avatar = pipeline.avatar(cfg.avatar)
     cfg.queue_db.parent.mkdir(parents=True, exist_ok=True)
+    media = MediaRoots(cfg.media_roots, cfg.uploads_dir)
     queue = ScriptQueue(cfg.queue_db)
-    sinks: list[Sink] = [
-        RtmpSink(o.url, cfg.width, cfg.height, cfg.fps, video_bitrate=o.video_bitrate, preset=o.preset)
-        for o in cfg.outputs
-    ]
+
+    sinks: list[Sink] = []
     broadcaster = None
     if cfg.webrtc.enabled:
         if cfg.webrtc.host_addresses:
@@ -81,10 +85,15 @@ def build_channel(pipeline: Pipeline, cfg: ChannelConfig) -> ChannelRuntime:
         ice = [IceServer(s.urls, s.username, s.credential) for s in cfg.webrtc.ice_servers]
         broadcaster = WebRtcBroadcaster(cfg.fps, ice_servers=ice, max_viewers=cfg.webrtc.max_viewers)
         sinks.append(broadcaster)
+    prov = ChannelProvenance.open(pipeline.settings.provenance, cfg, avatar)
+    if prov.aircheck is not None:
+        sinks.append(prov.aircheck)
     playlist = cfg.idle.playlist if cfg.idle.policy == "playlist" else None
     channel = Channel(
         pipeline, queue, avatar, sinks, SystemClock(),
         width=cfg.width, height=cfg.height, fps=cfg.fps, recover=cfg.recover, idle_playlist=playlist,
-        idle_motion=cfg.idle.motion, ticker=cfg.ticker,
+        idle_motion=cfg.idle.motion, ticker=cfg.ticker, interrupt_policy=cfg.interrupt_policy, outputs=cfg.outputs, media=media,
+        mark=prov.watermark.embed if prov.watermark else None,
     )  # fmt: skip
-    return ChannelRuntime(cfg, channel, queue, broadcaster, news_desk(pipeline, cfg, queue, channel))
+    channel.listeners.append(prov.listener(queue))
+    return ChannelRuntime(cfg, channel, queue, broadcaster, news_desk(pipeline, cfg, queue, channel), prov)

@@ -37,7 +37,7 @@ Clock = Callable[[], datetime]
 
 RecoverPolicy = Literal["replay", "skip"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 _MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE items (
@@ -53,6 +53,13 @@ _MIGRATIONS: dict[int, str] = {
     CREATE INDEX items_state ON items(state, position);
     CREATE INDEX items_fire ON items(next_fire_at) WHERE recurrence IS NOT NULL;
     CREATE TABLE playlist_cursor (name TEXT PRIMARY KEY, last_entry_id INTEGER, last_index INTEGER NOT NULL);
+    """,
+    2: """
+    ALTER TABLE items ADD COLUMN policy TEXT;
+    """,
+    3: """
+    ALTER TABLE items ADD COLUMN avatar TEXT;
+    ALTER TABLE items ADD COLUMN interrupt_policy TEXT;
     """,
 }
 
@@ -237,10 +244,25 @@ class ScriptQueue:
 
     # -- adding, editing, ordering ---------------------------------------------------------
 
-    def add(self, item: ItemIn) -> Item:
-        """Store a new item (or recurring / playlist entry) and return it."""
+    def add(self, item: ItemIn, *, hold: bool = False, policy: Mapping[str, Any] | None = None) -> Item:
+        """Store a new item (or recurring / playlist entry) and return it.
+
+        `policy` is the content policy's decision to keep with the item; `hold` stores it
+        `held`: it waits for `approve` and never plays (nor fires, for a template) before.
+        """
         now = self._now()
+        extra = {"policy": json.dumps(dict(policy))} if policy is not None else {}
+        if hold:
+            with self._write() as db:
+                first = None
+                if item.recurrence is not None:
+                    rule = item.recurrence
+                    first = rule.first_at_or_after(item.schedule_at) if item.schedule_at else rule.next_after(now)
+                position = len(self._lane(db, item.playlist)) if item.playlist is not None else 0
+                return self._insert(db, item, now, state="held", position=position, next_fire_at=first, **extra)
         with self._write() as db:
+            if extra:
+                return self._add_policy(db, item, now, extra)
             if item.recurrence is not None:
                 rule = item.recurrence
                 first = rule.first_at_or_after(item.schedule_at) if item.schedule_at else rule.next_after(now)
@@ -249,6 +271,65 @@ class ScriptQueue:
                 lane = self._lane(db, item.playlist)
                 return self._insert(db, item, now, position=len(lane))
             return self._insert_main(db, item, now)
+
+    def _add_policy(self, db: sqlite3.Connection, item: ItemIn, now: datetime, extra: dict[str, Any]) -> Item:
+        if item.recurrence is not None:
+            rule = item.recurrence
+            first = rule.first_at_or_after(item.schedule_at) if item.schedule_at else rule.next_after(now)
+            return self._insert(db, item, now, next_fire_at=first, **extra)
+        if item.playlist is not None:
+            return self._insert(db, item, now, position=len(self._lane(db, item.playlist)), **extra)
+        return self._insert_main(db, item, now, **extra)
+
+    # -- the content policy's hold ---------------------------------------------------------
+
+    def held(self) -> list[Item]:
+        """Items and entries waiting for an operator's approval, oldest first."""
+        return self._rows("SELECT * FROM items WHERE state = 'held' ORDER BY created_at, id")
+
+    def hold(self, item_id: int, reason: str, policy: Mapping[str, Any] | None = None) -> Item:
+        """Put a waiting item (e.g. one whose edit needs review) on hold; it leaves the play order."""
+        with self._write() as db:
+            item = self._get(db, item_id)
+            if not item.is_template and item.state not in PENDING_STATES:
+                raise InputError(f"item {item_id} is {item.state}; only waiting items can be held", field="id")
+            values: dict[str, Any] = {"state": "held", "reason": reason}
+            if policy is not None:
+                values["policy"] = json.dumps(dict(policy))
+            _set(db, item_id, values)
+            return self._get(db, item_id)
+
+    def approve(self, item_id: int, by: str = "operator") -> Item:
+        """An operator releases a held item: it joins the queue as if just added (mode and priority apply)."""
+        now = self._now()
+        with self._write() as db:
+            item = self._get(db, item_id)
+            if item.state != "held":
+                raise InputError(f"item {item_id} is {item.state}, not held", field="id")
+            policy = dict(item.policy or {}) | {"approved_by": by, "approved_at": _iso(now)}
+            _set(db, item_id, {"state": "queued", "reason": None, "policy": json.dumps(policy)})
+            if item.is_template:
+                return self._get(db, item_id)
+            lane = [i for i in self._pending_main(db) if i.id != item_id]
+            index = 0 if item.mode in ("next", "interrupt") else _append_index(lane, item.priority)
+            lane.insert(index, self._get(db, item_id))
+            self._renumber(db, lane)
+            return self._get(db, item_id)
+
+    def reject(self, item_id: int, reason: str = "rejected by operator", by: str = "operator") -> Item:
+        """An operator refuses a held item: it is skipped with `reason` and never plays."""
+        now = self._now()
+        with self._write() as db:
+            item = self._get(db, item_id)
+            if item.state != "held":
+                raise InputError(f"item {item_id} is {item.state}, not held", field="id")
+            policy = dict(item.policy or {}) | {"rejected_by": by, "rejected_at": _iso(now)}
+            _set(
+                db,
+                item_id,
+                {"state": "skipped", "finished_at": _iso(now), "reason": reason, "policy": json.dumps(policy)},
+            )
+            return self._get(db, item_id)
 
     def remove(self, item_id: int) -> Item:
         """Delete an item that is not on air (skip a playing item instead); returns it."""
@@ -298,7 +379,7 @@ class ScriptQueue:
                 raise InputError(f"{key} cannot be changed; {why}", field=key)
         with self._write() as db:
             old = self._get(db, item_id)
-            if not old.is_template and old.state not in PENDING_STATES:
+            if not old.is_template and old.state not in (*PENDING_STATES, "held"):
                 raise InputError(f"item {item_id} is {old.state}; only waiting items can be edited", field="id")
             data = old.spec().model_dump(exclude_none=True)
             data.update(patch)
@@ -311,7 +392,8 @@ class ScriptQueue:
                 raise InputError(
                     "an item cannot become or stop being recurring; add or remove the entry", field="recurrence"
                 )
-            values = _spec_values(new) | {"state": "queued", "revision": old.revision + 1}
+            state = "held" if old.state == "held" else "queued"  # an edit never releases a held item
+            values = _spec_values(new) | {"state": state, "revision": old.revision + 1}
             rule = new.recurrence
             if rule is not None and (rule != old.recurrence or new.schedule_at != old.schedule_at):
                 now = self._now()
@@ -323,7 +405,7 @@ class ScriptQueue:
                 )
                 values["next_fire_at"] = _iso(first)
             _set(db, item_id, values)
-            if not old.is_template and new.priority != old.priority:
+            if not old.is_template and state != "held" and new.priority != old.priority:
                 lane = [i for i in self._pending_main(db) if i.id != item_id]
                 lane.insert(_append_index(lane, new.priority), self._get(db, item_id))
                 self._renumber(db, lane)
@@ -350,6 +432,17 @@ class ScriptQueue:
     def mark_failed(self, item_id: int, reason: str) -> Item:
         """The item could not be prepared or played; `reason` says why."""
         return self._transition(item_id, "failed", reason=reason)
+
+    def resume_later(self, item_id: int) -> Item:
+        """A playing item was interrupted and will go on from where it was cut: it waits, ready, first in
+        line (after the interrupt that cut it). A restart replays it from its start."""
+        with self._write() as db:
+            item = self._get(db, item_id)
+            check_transition(item_id, item.state, "ready")
+            lane = [i for i in self._pending_main(db) if i.id != item_id]
+            _set(db, item_id, {"state": "ready", "reason": "interrupted; resumes after the interruption"})
+            self._renumber(db, [self._get(db, item_id), *lane])
+            return self._get(db, item_id)
 
     def mark_skipped(self, item_id: int, reason: str = "skipped by operator") -> Item:
         """The item will not (or no longer) play; `reason` says why."""
@@ -388,7 +481,10 @@ class ScriptQueue:
         fires twice for the same time, across threads, processes and restarts.
         """
         now = self._now() if now is None else now.astimezone(UTC)
-        due_sql = "SELECT * FROM items WHERE recurrence IS NOT NULL AND next_fire_at <= ? ORDER BY next_fire_at, id"
+        due_sql = (
+            "SELECT * FROM items WHERE recurrence IS NOT NULL AND state != 'held' AND next_fire_at <= ?"
+            " ORDER BY next_fire_at, id"
+        )
         with self._lock:  # cheap check first: most calls find nothing due and need no write lock
             if self._db.execute(due_sql, (_iso(now),)).fetchone() is None:
                 return []
@@ -402,7 +498,8 @@ class ScriptQueue:
                     fire = later  # missed firings collapse into the latest one
                 if now - fire <= self._grace:
                     spec = entry.spec().model_copy(update={"recurrence": None, "schedule_at": fire})
-                    spawned.append(self._insert_main(self._db, spec, now, source_id=entry.id))
+                    inherited = {"policy": json.dumps(entry.policy)} if entry.policy is not None else {}
+                    spawned.append(self._insert_main(self._db, spec, now, source_id=entry.id, **inherited))
                 next_fire = entry.recurrence.next_after(fire, phase=fire)
                 _set(self._db, entry.id, {"last_fired_at": _iso(fire), "next_fire_at": _iso(next_fire)})
         return spawned
@@ -415,7 +512,7 @@ class ScriptQueue:
         """
         now = self._now()
         with self._write() as db:
-            entries = self._lane(db, name)
+            entries = [e for e in self._lane(db, name) if e.state != "held"]
             if not entries:
                 return None
             cursor = db.execute(
@@ -431,7 +528,8 @@ class ScriptQueue:
             entry = entries[index]
             db.execute("INSERT OR REPLACE INTO playlist_cursor VALUES (?, ?, ?)", (name, entry.id, index))
             spec = entry.spec().model_copy(update={"playlist": None})
-            return self._insert_main(db, spec, now, source_id=entry.id)
+            inherited = {"policy": json.dumps(entry.policy)} if entry.policy is not None else {}
+            return self._insert_main(db, spec, now, source_id=entry.id, **inherited)
 
     # -- crash recovery --------------------------------------------------------------------
 
@@ -515,16 +613,19 @@ class ScriptQueue:
 
     # -- listing (last: its name shadows the builtin inside the class body) ----------------
 
-    def list(self, states: Iterable[ItemState] = ("playing", *PENDING_STATES), limit: int | None = None) -> list[Item]:
-        """Main-queue items in these states: playing, then pending in play order, then finished ones in order."""
+    def list(
+        self, states: Iterable[ItemState] = ("playing", *PENDING_STATES, "held"), limit: int | None = None
+    ) -> list[Item]:
+        """Main-queue items in these states: playing, pending in play order, held (oldest first), finished ones."""
         wanted = list(states)
         marks = ",".join("?" * len(wanted)) or "NULL"
         items = self._rows(f"SELECT * FROM items WHERE {_MAIN_LANE} AND state IN ({marks})", wanted)
         now = self._now()
         playing = [i for i in items if i.state == "playing"]
         pending = sorted((i for i in items if i.state in PENDING_STATES), key=lambda i: _play_key(i, now))
+        held = sorted((i for i in items if i.state == "held"), key=lambda i: (i.created_at, i.id))
         done = sorted((i for i in items if i.is_final), key=lambda i: (_iso(i.finished_at) or "", i.id))
-        ordered = playing + pending + done
+        ordered = playing + pending + held + done
         return ordered if limit is None else ordered[:limit]
 
 
@@ -564,4 +665,6 @@ def _to_item(row: sqlite3.Row) -> Item:
     data = {k: row[k] for k in _COLUMNS}
     if data["recurrence"] is not None:
         data["recurrence"] = Recurrence.model_validate(json.loads(data["recurrence"]))
+    if data["policy"] is not None:
+        data["policy"] = json.loads(data["policy"])
     return Item.model_validate(data)

@@ -27,7 +27,7 @@ from anchor.program.segment import Segment
 from anchor.program.timeline import ProgramTimeline
 from anchor.rundown.model import Rundown, Story
 from anchor.rundown.ssml import split_breaks
-from anchor.speech.base import Speech, join_speech
+from anchor.speech.base import Speech
 from anchor.speech.text import detect_language
 from anchor.studio import graphics as g
 from anchor.studio.backdrop import solid_background, studio_backdrop
@@ -93,37 +93,31 @@ class RenderResult:
         return self.frames / self.fps
 
 
-def speak_story(
-    pipeline: Pipeline, story: Story, field: str, voice: str | None, rate: int | None
-) -> tuple[Speech, str]:
-    """Synthesize a story's text with its <break/> pauses; returns the speech and the clean text."""
+def story_segment(
+    pipeline: Pipeline, story: Story, fps: int, field: str, voice: str | None, rate: int | None, key: int = 0
+) -> tuple[Segment, str]:
+    """A story's Segment and its clean text: spoken text (sentence by sentence, with its <break/>
+    pauses), or its recorded voice (with what was heard as its text)."""
+    if story.audio is not None:
+        heard = pipeline.listen(story.audio, language=story.language, field=f"{field}.audio")
+        return pipeline.segment(heard.speech, fps, key=key), heard.text
     assert story.text is not None
     clean, pieces = split_breaks(story.text, field=f"{field}.text")
     language = story.language or detect_language(clean)
-    parts: list[tuple[Speech, int, int]] = []
-    used_voice = voice or ""
+    parts: list[Segment] = []
+    offsets: list[int] = []
     for piece in pieces:
-        pause = round(piece.pause_ms * PROGRAM_RATE / 1000)
-        if not piece.text.strip():
-            parts.append((Speech(np.zeros(0, np.int16), language, used_voice), pause, piece.offset))
-            continue
-        try:
-            sp = pipeline.speak(piece.text, language=language, voice=voice, rate=rate)
-        except InputError as e:
-            raise InputError(str(e), field=f"{field}.{e.field or 'text'}") from None
-        used_voice = sp.voice
-        parts.append((sp, pause, piece.offset))
-    return join_speech(parts, language, used_voice), clean
-
-
-def story_speech(
-    pipeline: Pipeline, story: Story, where: str, locale: str, voice: str | None, rate: int | None
-) -> tuple[Speech, str]:
-    """A story's speech (spoken text, or its recorded voice) and its clean text (for a recording, what was heard)."""
-    if story.audio is not None:
-        heard = pipeline.listen(story.audio, language=story.language, field=f"{where}.audio")
-        return heard.speech, heard.text
-    return speak_story(pipeline, story, where, voice, rate)
+        if piece.text.strip():
+            try:
+                spoken = pipeline.text_segment(piece.text, fps, language=language, voice=voice, rate=rate)
+            except InputError as e:
+                raise InputError(str(e), field=f"{field}.{e.field or 'text'}") from None
+            parts.append(spoken)
+            offsets.append(piece.offset)
+        if piece.pause_ms:
+            parts.append(Segment.silence(round(piece.pause_ms * PROGRAM_RATE / 1000), fps, language, voice or ""))
+            offsets.append(0)
+    return Segment.join(parts, key=key, char_offsets=offsets), clean
 
 
 def _layout_for(rundown: Rundown, aspect: str | None, resolution: int | None) -> tuple[Layout, int]:
@@ -196,9 +190,15 @@ def render_rundown(
             except InputError as e:
                 raise type(e)(str(e), field=f"stories[{i}].avatar") from None
             names.add(s.avatar)
+    # The content policy for every story before anything is spoken (a bulletin is published as a whole).
+    for i, s in enumerate(rundown.stories):
+        if s.text is not None:
+            clean_text, _ = split_breaks(s.text, field=f"stories[{i}].text")
+            pipeline.require_publishable(clean_text, s.language, field=f"stories[{i}].text")
     anchors: dict[str, _Anchor] = {}
+    packs = {name: pipeline.avatar(name) for name in sorted(names)}
     for name in sorted(names):
-        pack = pipeline.avatar(name)
+        pack = packs[name]
         solo, beside = anchor_placements(pack, layout)
         anchors[name] = _Anchor(pipeline.renderer(pack, solo.scale), solo, beside)
 
@@ -210,8 +210,8 @@ def render_rundown(
         if progress:
             progress("speech", i, 0.0)
         where = f"stories[{i}]"
-        speech, clean = story_speech(pipeline, s, where, locale, s.voice or prog.voice, s.rate or prog.rate)
-        segment = pipeline.segment(speech, fps, key=i)
+        segment, clean = story_segment(pipeline, s, fps, where, s.voice or prog.voice, s.rate or prog.rate, key=i)
+        speech = segment.speech
         frames = segment.frames + round(s.pause_after * fps)
         plan = StoryPlan(i, s, segment, at, frames, clean, s.avatar or default_avatar)
         plan.cues = build_cues(clean, speech.words, fps, offset=at * spf) if clean else []
@@ -270,8 +270,19 @@ def render_rundown(
     if gfx.captions if burn_captions is None else burn_captions:
         comp.set_captions([(c.start // spf, -(-c.end // spf), c.lines) for c in cues])
 
+    content_id = content_id or str(uuid.uuid4())
+    on_screen = [packs[plans[0].avatar], *(packs[n] for n in sorted({p.avatar for p in plans} - {plans[0].avatar}))]
+    prov = pipeline.output_provenance(
+        content_id=content_id,
+        presenters=on_screen,
+        scripts=[p.text for p in plans if p.text],
+        language=locale,
+        voice=plans[0].speech.voice,
+        title=prog.title,
+        kind="bulletin",
+    )
     # Who is on screen at each frame: a story's avatar for its frames, the first before, the last after.
-    timeline = ProgramTimeline(first.renderer, comp, fps)
+    timeline = ProgramTimeline(first.renderer, comp, fps, mark=prov.watermarker.embed if prov.watermarker else None)
     starts = {p.start: p for p in plans}
     who = [plans[0].avatar] * total
     story_of = np.full(total, -1, np.int64)
@@ -281,12 +292,14 @@ def render_rundown(
     who[at:] = [plans[-1].avatar] * outro
     story_of[at:] = len(plans)
 
-    meta = disclosure_tags(locale, content_id or str(uuid.uuid4()))
+    meta = disclosure_tags(locale, content_id)
     meta.update({"title": prog.title, "network": prog.channel, "ai_label": label})
     v = pipeline.settings.video
     current = plans[0].avatar
     try:
-        with Mp4Sink(output, W, H, fps, crf=v.crf, preset=v.preset, threads=v.threads, metadata=meta) as sink:
+        with Mp4Sink(
+            output, W, H, fps, crf=v.crf, preset=v.preset, threads=v.threads, metadata=meta, finalize=prov.finalize
+        ) as sink:
             for n in range(total):
                 if who[n] != current:
                     current = who[n]

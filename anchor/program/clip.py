@@ -5,11 +5,13 @@ The clip is one Segment played from frame 0 on the program timeline, written to 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from anchor.captions import build_cues, write_captions
+from anchor.config import check_frame_size
 from anchor.disclosure import AI_LABEL, disclosure_tags
 from anchor.errors import InputError
 from anchor.lipsync.track import MouthTrack
@@ -55,9 +57,8 @@ class SayResult:
 
 
 def check_size(width: int, height: int) -> None:
-    """Refuse frame sizes H.264 4:2:0 and the layouts cannot take."""
-    if width % 2 or height % 2 or not (64 <= width <= 3840 and 64 <= height <= 2160):
-        raise InputError(f"size {width}x{height} is not allowed: use even numbers, 64..3840 x 64..2160", field="size")
+    """Refuse frame sizes the encoder and the layouts cannot take (see `anchor.config.frame_size_problem`)."""
+    check_frame_size(width, height)
 
 
 def check_output(output: Path) -> Path:
@@ -84,34 +85,45 @@ def say(pipeline: Pipeline, request: SayRequest, progress: Progress | None = Non
     if progress:
         progress("speech", 0.0)
     said = request.text
+    if request.audio is None:
+        pipeline.require_publishable(request.text, request.language)
     if request.audio is not None:
         heard = pipeline.listen(request.audio, language=request.language, text=request.text)
-        speech, said = heard.speech, heard.text
+        said = heard.text
+        if said.strip():
+            pipeline.require_publishable(said, heard.speech.language, field="audio")
+        if progress:
+            progress("lipsync", 0.0)
+        segment = pipeline.segment(heard.speech, fps)
     else:
-        speech = pipeline.speak(
-            request.text, language=request.language, voice=request.voice, rate=request.rate, pitch=request.pitch
+        segment = pipeline.text_segment(
+            request.text, fps, language=request.language, voice=request.voice, rate=request.rate, pitch=request.pitch
         )
-    if progress:
-        progress("lipsync", 0.0)
-    segment = pipeline.segment(speech, fps)
+        if progress:
+            progress("lipsync", 1.0)
+    speech = segment.speech
 
     placement = presenter_placement(avatar, width, height)
     renderer = pipeline.renderer(avatar, placement.scale)
     label = AI_LABEL.get(speech.language, AI_LABEL["en"])
     shot = PresenterShot(width, height, placement, renderer.size, label=label, fps=fps, background=backdrop)
-    timeline = ProgramTimeline(renderer, shot, fps)
+    content_id = str(uuid.uuid4())
+    prov = pipeline.output_provenance(
+        content_id=content_id,
+        presenters=[avatar],
+        scripts=[said] if said.strip() else [],
+        language=speech.language,
+        voice=speech.voice,
+        title=said[:80],
+        kind="clip",
+    )
+    timeline = ProgramTimeline(renderer, shot, fps, mark=prov.watermarker.embed if prov.watermarker else None)
     timeline.play(segment)
     v = settings.video
     n = segment.frames
+    meta = disclosure_tags(speech.language, content_id)
     with Mp4Sink(
-        output,
-        width,
-        height,
-        fps,
-        crf=v.crf,
-        preset=v.preset,
-        threads=v.threads,
-        metadata=disclosure_tags(speech.language),
+        output, width, height, fps, crf=v.crf, preset=v.preset, threads=v.threads, metadata=meta, finalize=prov.finalize
     ) as sink:
         for i in range(n):
             sink.write(*timeline.next_frame())

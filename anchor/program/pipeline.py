@@ -2,13 +2,16 @@
 
 One Pipeline serves every clip, bulletin and channel of a process: it holds the speech backend
 (created on first use, so commands that never speak never load it), the mouth planner (the
-audio-to-mouth model is loaded once) and the avatar store, and makes Segments from text or
-recordings and renderers from avatar packs.
+audio-to-mouth model is loaded once), the avatar store and the content policy, and makes
+Segments from text or recordings, renderers from avatar packs, and each output's provenance
+(C2PA signing and the watermark). Every script is checked by the content policy before it is
+spoken: a refused one never reaches the speech stage, whichever edge it came from.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from anchor.config import BUILTIN_AVATARS, Settings
@@ -17,6 +20,9 @@ from anchor.face.base import AnchorRenderer
 from anchor.face.renderers import RenderOptions, make_renderer
 from anchor.lipsync.planner import MouthPlanner
 from anchor.program.segment import Segment
+from anchor.provenance.c2pa_sign import Presenter
+from anchor.provenance.house import OutputProvenance, output_provenance
+from anchor.provenance.policy import ContentPolicy, PolicyDecision, require_publishable
 from anchor.speech.audio_in import MAX_AUDIO_SECONDS
 from anchor.speech.base import Speech, SpeechBackend
 from anchor.speech.listen import HeardSpeech, Listener
@@ -33,6 +39,7 @@ class Pipeline:
         self.avatars = AvatarStore(settings.avatars_dir, BUILTIN_AVATARS)
         self.planner = planner or MouthPlanner()
         self._speech = speech
+        self.policy = ContentPolicy.from_settings(settings.provenance.policy)
         self._listener: Listener | None = None
         self._lock = threading.Lock()
 
@@ -54,6 +61,40 @@ class Pipeline:
                 self._listener = Listener(self.settings.speech.listen)
             return self._listener
 
+    # -- provenance ------------------------------------------------------------------------
+
+    def require_publishable(self, text: str, language: str | None = None, field: str = "text") -> PolicyDecision:
+        """The content policy for a finished video (a clip, a bulletin, an API job): a refused script is
+        an InputError, and so is one held for review, since there is no operator to approve it here
+        (a channel queue keeps such items `held` instead)."""
+        return require_publishable(self.policy, text, language, field)
+
+    def output_provenance(
+        self,
+        *,
+        content_id: str,
+        presenters: Sequence[AvatarPack],
+        scripts: Sequence[str],
+        language: str,
+        voice: str,
+        title: str,
+        kind: str,
+    ) -> OutputProvenance:
+        """The C2PA facts, watermarker and MP4 finalizer of one finished video."""
+        who = [Presenter(a.name, a.meta.consent, a.meta.source, a.meta.licence, a.meta.kind) for a in presenters]
+        return output_provenance(
+            self.settings.provenance,
+            content_id=content_id,
+            presenter=who[0],
+            other_presenters=who[1:],
+            scripts=scripts,
+            language=language,
+            voice=voice,
+            speech_backend=self.speech.name if scripts else "recording",
+            title=title,
+            kind=kind,
+        )
+
     # -- face --------------------------------------------------------------------------
 
     def avatar(self, name: str | None) -> AvatarPack:
@@ -70,6 +111,37 @@ class Pipeline:
         """`speech` with its planned mouth, on the frame grid."""
         return Segment.of(speech, self.planner.track(speech, fps), key=key, title=title)
 
+    def speak_pieces(
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        voice: str | None = None,
+        rate: int | None = None,
+        pitch: int | None = None,
+    ) -> Iterator[Speech]:
+        """`text` spoken piece by piece (a sentence each where the backend streams); PolicyRefused
+        (an InputError) before anything is spoken when the content policy refuses it."""
+        self.policy.require(text, language)
+        return self.speech.synthesize_sentences(text, language=language, voice=voice, rate=rate, pitch=pitch)
+
+    def text_segment(
+        self,
+        text: str,
+        fps: int,
+        *,
+        language: str | None = None,
+        voice: str | None = None,
+        rate: int | None = None,
+        pitch: int | None = None,
+        key: int = 0,
+        title: str | None = None,
+    ) -> Segment:
+        """`text` as one Segment made sentence by sentence: each sentence's mouth planned on its own and
+        laid on its own frames — exactly what a live channel airs piece by piece."""
+        pieces = self.speak_pieces(text, language=language, voice=voice, rate=rate, pitch=pitch)
+        return Segment.join([self.segment(p, fps) for p in pieces], key=key, title=title)
+
     def speak(
         self,
         text: str,
@@ -79,7 +151,8 @@ class Pipeline:
         rate: int | None = None,
         pitch: int | None = None,
     ) -> Speech:
-        """`text` spoken by the configured backend."""
+        """`text` spoken by the configured backend (after the content policy, as `speak_pieces`)."""
+        self.policy.require(text, language)
         return self.speech.synthesize(text, language=language, voice=voice, rate=rate, pitch=pitch)
 
     def listen(

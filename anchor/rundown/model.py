@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-HEX_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+HEX_RE = re.compile(r"#[0-9a-fA-F]{6}")  # always fullmatch
 
 Aspect = Literal["16:9", "9:16", "1:1"]
 
@@ -24,7 +24,7 @@ class Strict(BaseModel):
 
 
 def _hex(v: str) -> str:
-    if not HEX_RE.match(v):
+    if not HEX_RE.fullmatch(v):
         raise ValueError(f"{v!r} is not a colour like '#1a2b3c'")
     return v.lower()
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -106,26 +107,65 @@ class SpeechBackend(Protocol):
         """Speak `text`; `language` None means detect it from the text."""
         ...
 
+    def synthesize_sentences(
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        voice: str | None = None,
+        rate: int | None = None,
+        pitch: int | None = None,
+    ) -> Iterator[Speech]:
+        """Speak `text` as pieces (one per sentence where `capabilities.streams`, else one piece);
+        joined back to back they are what `synthesize` returns. Input errors are raised before the
+        first piece is made."""
+        ...
+
     def voices(self) -> list[VoiceInfo]:
         """The voices actually installed."""
         ...
 
 
-def join_speech(parts: list[tuple[Speech, int, int]], language: str, voice: str) -> Speech:
-    """Join (speech, samples of silence after it, char offset of its text) parts into one Speech.
+def join_speech(
+    pieces: Sequence[Speech],
+    *,
+    gaps: Sequence[int] | None = None,
+    char_offsets: Sequence[int] | None = None,
+    language: str | None = None,
+    voice: str | None = None,
+) -> Speech:
+    """The pieces back to back as one Speech, timings shifted onto the joined audio.
 
-    Timings are shifted onto the joined audio; word character positions by each part's offset.
+    `gaps[i]` samples of silence follow piece i (default none); `char_offsets[i]` is added to the
+    character positions of piece i's words (default 0: the pieces index one text already).
+    Language and voice are the first piece's unless given.
     """
+    if not pieces and (language is None or voice is None):
+        raise ValueError("joining no pieces needs a language and a voice")
     pcm: list[np.ndarray] = []
     ph: list[PhonemeEvent] = []
     wo: list[WordEvent] = []
     se: list[SentenceSpan] = []
     at = 0
-    for sp, pause, off in parts:
+    for i, sp in enumerate(pieces):
+        off = char_offsets[i] if char_offsets else 0
         ph += [PhonemeEvent(p.phoneme, p.start + at, p.end + at) for p in sp.phonemes]
         wo += [WordEvent(w.text, w.start + at, w.end + at, w.char_start + off, w.char_end + off) for w in sp.words]
         se += [SentenceSpan(s.text, s.start + at, s.end + at) for s in sp.sentences]
-        pcm += [sp.pcm, np.zeros(pause, np.int16)]
-        at += sp.n_samples + pause
+        gap = gaps[i] if gaps else 0
+        pcm += [sp.pcm, np.zeros(gap, np.int16)]
+        at += sp.n_samples + gap
     audio = np.concatenate(pcm) if pcm else np.zeros(0, np.int16)
-    return Speech(audio, language, voice, tuple(ph), tuple(wo), tuple(se))
+    return Speech(
+        audio,
+        language if language is not None else pieces[0].language,
+        voice if voice is not None else pieces[0].voice,
+        tuple(ph),
+        tuple(wo),
+        tuple(se),
+    )
+
+
+def whole_text(backend: SpeechBackend, text: str, **options: Any) -> Iterator[Speech]:
+    """`synthesize_sentences` for a backend that cannot stream: the whole text as one piece."""
+    yield backend.synthesize(text, **options)

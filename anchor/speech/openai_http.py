@@ -8,9 +8,11 @@ The answer is audio only: the mouth comes from the audio-to-mouth model.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from anchor.config import SpeechSettings
 from anchor.errors import InputError
-from anchor.speech.base import Speech, SpeechCapabilities, VoiceInfo
+from anchor.speech.base import Speech, SpeechCapabilities, VoiceInfo, whole_text
 from anchor.speech.external import check_text, speech_from_audio
 from anchor.speech.http_client import fetch, join_url, json_request
 
@@ -63,6 +65,18 @@ class OpenAISpeechBackend:
             server=server,
         )
         return speech_from_audio(body, clean, language, str(payload["voice"]), server)
+
+    def synthesize_sentences(
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        voice: str | None = None,
+        rate: int | None = None,
+        pitch: int | None = None,
+    ) -> Iterator[Speech]:
+        """The whole text as one piece (this backend does not stream)."""
+        return whole_text(self, text, language=language, voice=voice, rate=rate, pitch=pitch)
 
     def voices(self) -> list[VoiceInfo]:
         """The configured voice (the API has no standard voice listing)."""

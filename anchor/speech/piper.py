@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import threading
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ import numpy as np
 
 from anchor.config import PiperSettings, SpeechSettings
 from anchor.errors import BackendError, InputError, MissingDependencyError
-from anchor.speech.base import PhonemeEvent, SentenceSpan, Speech, SpeechCapabilities, VoiceInfo, WordEvent
+from anchor.speech.base import PhonemeEvent, SentenceSpan, Speech, SpeechCapabilities, VoiceInfo, WordEvent, whole_text
 from anchor.speech.espeak import PAUSE, EspeakLibrary
 from anchor.speech.resample import to_program_rate
 from anchor.speech.text import (
@@ -183,6 +184,18 @@ class PiperBackend:
         if self._lib is None:
             self._lib = EspeakLibrary.shared()
         return self._lib
+
+    def synthesize_sentences(
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        voice: str | None = None,
+        rate: int | None = None,
+        pitch: int | None = None,
+    ) -> Iterator[Speech]:
+        """The whole text as one piece (this backend does not stream)."""
+        return whole_text(self, text, language=language, voice=voice, rate=rate, pitch=pitch)
 
     def voices(self) -> list[VoiceInfo]:
         v = self.voice

@@ -116,7 +116,4 @@ class SpeechRouter:
     ) -> Iterator[Speech]:
         """One Speech per sentence from backends that stream, else the whole text as one piece."""
         backend, lang = self.pick(text, language, voice)
-        by_sentence = getattr(backend, "synthesize_sentences", None)
-        if by_sentence is not None and backend.capabilities.streams:
-            return iter(by_sentence(text, language=lang, voice=voice, rate=rate, pitch=pitch))
-        return iter([backend.synthesize(text, language=lang, voice=voice, rate=rate, pitch=pitch)])
+        return backend.synthesize_sentences(text, language=lang, voice=voice, rate=rate, pitch=pitch)

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from anchor.errors import BackendError
-from anchor.speech.base import PhonemeEvent, SentenceSpan, Speech, WordEvent
+from anchor.speech.base import PhonemeEvent, SentenceSpan, Speech, WordEvent, join_speech
+
+__all__ = ["join_speech", "speak_sentences", "SpokenSentence"]
 from anchor.speech.resample import to_program_rate
 from anchor.speech.text import collapse_whitespace
 from anchor.timebase import PROGRAM_RATE
@@ -75,29 +77,6 @@ def speak_sentences(
         )
     if not spoken_any:
         raise BackendError(f"the voice {voice} produced no audio for the text")
-
-
-def join_speech(pieces: list[Speech]) -> Speech:
-    """The pieces back to back as one Speech (timings shifted by each piece's offset)."""
-    if not pieces:
-        raise BackendError("no speech to join")
-    phonemes: list[PhonemeEvent] = []
-    words: list[WordEvent] = []
-    sentences: list[SentenceSpan] = []
-    offset = 0
-    for p in pieces:
-        phonemes.extend(PhonemeEvent(e.phoneme, e.start + offset, e.end + offset) for e in p.phonemes)
-        words.extend(WordEvent(w.text, w.start + offset, w.end + offset, w.char_start, w.char_end) for w in p.words)
-        sentences.extend(SentenceSpan(s.text, s.start + offset, s.end + offset) for s in p.sentences)
-        offset += p.n_samples
-    return Speech(
-        pcm=np.concatenate([p.pcm for p in pieces]),
-        language=pieces[0].language,
-        voice=pieces[0].voice,
-        phonemes=tuple(phonemes),
-        words=tuple(words),
-        sentences=tuple(sentences),
-    )
 
 
 def native_to_program(audio: np.ndarray) -> np.ndarray:

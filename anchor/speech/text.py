@@ -44,13 +44,28 @@ MAX_TEXT_CHARS = 20_000
 """Characters one synthesis request may hold, for every speech backend."""
 
 
-def require_speakable(text: object) -> None:
-    """InputError (field "text") unless `text` is a non-blank string within MAX_TEXT_CHARS."""
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def require_speakable(text: object, *, max_chars: int = MAX_TEXT_CHARS, field: str = "text") -> None:
+    """InputError (naming `field`) unless `text` is a string of at most `max_chars` characters
+    holding at least one word to speak: a letter or digit once control and format characters
+    (NUL, zero-width marks ...) are set aside, i.e. at least one sentence for `sentence_bounds`.
+    Text made only of emoji, symbols, punctuation or invisible characters is refused, and so is
+    text with an unpaired UTF-16 surrogate (it cannot be stored or spoken). Every speech backend
+    applies this rule, and every edge (job API, channel queue, say-now, CLI) applies it before
+    accepting work."""
     if not isinstance(text, str) or not text.strip():
-        raise InputError("text is empty: give some words to speak", field="text")
-    if len(text) > MAX_TEXT_CHARS:
+        raise InputError(f"{field} is empty: give some words to speak", field=field)
+    if len(text) > max_chars:
         raise InputError(
-            f"text is {len(text)} characters long; the limit is {MAX_TEXT_CHARS} per request, split it up", field="text"
+            f"{field} is {len(text)} characters long; the limit is {max_chars} per request, split it up", field=field
+        )
+    if _SURROGATE_RE.search(text):
+        raise InputError(f"{field} holds an unpaired UTF-16 surrogate; send valid Unicode text", field=field)
+    if not sentence_bounds(normalize_text(text)):
+        raise InputError(
+            f"{field} holds no words to speak (only emoji, symbols, punctuation or invisible characters)", field=field
         )
 
 

@@ -18,14 +18,21 @@ __all__ = ["Placement", "PresenterShot", "anchor_placements", "presenter_placeme
 
 FACE_HEIGHT_SHARE = 0.33  # face (forehead to chin) as a share of the frame height
 FACE_CENTRE_Y = 0.40  # where the face centre sits, as a share of the frame height
+MAX_CLOSE_UP = 1.5  # a recording cut at the chest may be shown up to this much closer
 
 
 def _place(avatar: AvatarPack, width: int, height: int, face_share: float, spot: AnchorSpot) -> Placement:
     lm = avatar.landmarks
     face_h = float(lm[152, 1] - lm[10, 1])
-    scale = face_share * height / face_h
     img_h = avatar.image.shape[0]
-    cx, cy = float(lm[:, 0].mean()) * scale, float(lm[:, 1].mean()) * scale
+    face_cy = float(lm[:, 1].mean())
+    scale = face_share * height / face_h
+    # A picture cut close under the chin (a webcam-style recording) would leave the body floating:
+    # show it as a closer shot first (up to MAX_CLOSE_UP), then lower it as far as still needed.
+    below = img_h - face_cy  # pack pixels from the face centre to the picture's bottom edge
+    if below > 0 and spot.cy * height + below * scale < height:
+        scale = min(scale * MAX_CLOSE_UP, (1 - spot.cy) * height / below)
+    cx, cy = float(lm[:, 0].mean()) * scale, face_cy * scale
     x = round(spot.cx * width - cx)
     y = round(spot.cy * height - cy)
     bottom = y + img_h * scale

@@ -4,7 +4,7 @@ import { WhepPlayer } from "/web/whep.js";
 const $ = (id) => document.getElementById(id);
 const keyInput = $("key");
 keyInput.value = localStorage.getItem("anchor-key") || new URLSearchParams(location.search).get("key") || "";
-keyInput.onchange = () => { localStorage.setItem("anchor-key", keyInput.value); connectEvents(); refresh(); };
+keyInput.onchange = () => { localStorage.setItem("anchor-key", keyInput.value); player.token = keyInput.value; connectEvents(); refresh(); };
 
 async function api(method, path, body) {
   const headers = { "Content-Type": "application/json" };
@@ -23,9 +23,19 @@ const log = (line) => {
 // Preview over WebRTC (muted until asked).
 const preview = $("preview");
 const player = new WhepPlayer(preview, {
+  token: keyInput.value,  // the control key also admits a viewer when viewing needs a token
   onState: (s) => { $("preview-state").textContent = s; $("preview-state").className = "badge" + (s === "live" ? " live" : ""); },
 });
 player.start();
+$("player-link").onclick = async () => {
+  // Viewing may need a token: mint one (valid for the channel's default lifetime) and show the link.
+  try {
+    const t = await api("POST", "/viewer-tokens", {});
+    const link = new URL(t.player_url, location.href).href;
+    log(`player link (valid until ${new Date(t.expires_at * 1000).toLocaleString()}): ${link}`);
+    await navigator.clipboard?.writeText(link).catch(() => {});
+  } catch (e) { log(`player link: ${e.message}`); }
+};
 $("sound").onclick = () => { preview.muted = !preview.muted; $("sound").textContent = preview.muted ? "Sound on" : "Mute"; };
 
 let paused = false;

@@ -1,11 +1,13 @@
 // A small WHEP client: POST an SDP offer, play the answer, reconnect by itself.
-// Used by the player page and the control room's preview.
+// Used by the player page (with a viewer token) and the control room's preview (with the control key).
 "use strict";
 
 export class WhepPlayer {
-  constructor(video, { endpoint = "/whep", onState = () => {} } = {}) {
+  constructor(video, { endpoint = "/whep", configUrl = "/webrtc/config", token = "", onState = () => {} } = {}) {
     this.video = video;
     this.endpoint = endpoint;
+    this.configUrl = configUrl;
+    this.token = token;
     this.onState = onState;
     this.pc = null;
     this.location = null;
@@ -13,20 +15,33 @@ export class WhepPlayer {
     this.retry = 1000;
   }
 
+  authHeaders() {
+    return this.token ? { Authorization: `Bearer ${this.token}` } : {};
+  }
+
+  async iceServers() {
+    // Fetched for every connection: TURN credentials are short-lived and minted per viewer.
+    const res = await fetch(this.configUrl, { headers: this.authHeaders() });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(body.error?.message || `server answered ${res.status}`);
+    return body.iceServers || [];
+  }
+
   async start() {
     this.stopped = false;
-    const config = await fetch("/webrtc/config").then((r) => r.json()).catch(() => ({ iceServers: [] }));
     while (!this.stopped) {
+      let why = "";
       try {
-        await this.connect(config.iceServers || []);
+        await this.connect(await this.iceServers());
         this.retry = 1000;
         await this.untilBroken();
       } catch (err) {
-        this.onState("error", String(err.message || err));
+        why = String(err.message || err);
+        this.onState("error", why);
       }
       await this.hangup();
       if (this.stopped) break;
-      this.onState("reconnecting");
+      this.onState("reconnecting", why);  // keep the reason on screen (e.g. a missing viewer token)
       await new Promise((r) => setTimeout(r, this.retry));
       this.retry = Math.min(this.retry * 2, 10000);
     }
@@ -52,7 +67,7 @@ export class WhepPlayer {
     });
     const res = await fetch(this.endpoint, {
       method: "POST",
-      headers: { "Content-Type": "application/sdp" },
+      headers: { "Content-Type": "application/sdp", ...this.authHeaders() },
       body: pc.localDescription.sdp,
     });
     if (res.status !== 201) {

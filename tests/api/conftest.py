@@ -36,12 +36,14 @@ def server(api_dir: Path) -> Iterator[ApiServer]:
             "port": port,
             "storage_dir": str(api_dir / "storage"),
             "keys": KEYS,
+            "admin_keys": ["admin"],
             "workers": 1,
             "rate_limit_per_minute": 600,
             "rate_limit_burst": 40,
             "max_text_chars": 500,
             "max_photo_mb": 2,
             "max_photo_side": 4000,
+            "max_photo_pixels": 4_000_000,
             "max_audio_seconds": 20,
             "max_background_mb": 1,
             "webhook_secret": WEBHOOK_SECRET,
@@ -64,4 +66,10 @@ def alice(server: ApiServer):
 @pytest.fixture()
 def bob(server: ApiServer):
     with server.client(KEYS["bob"]) as c:
+        yield c
+
+
+@pytest.fixture()
+def admin(server: ApiServer):
+    with server.client(KEYS["admin"]) as c:
         yield c

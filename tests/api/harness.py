@@ -17,7 +17,7 @@ import yaml
 from tests.helpers import free_port
 
 FINAL = {"completed", "failed", "cancelled"}
-KEYS = {"alice": "key-alice-1234", "bob": "key-bob-5678", "limited": "key-limited-0000"}
+KEYS = {"alice": "key-alice-1234", "bob": "key-bob-5678", "limited": "key-limited-0000", "admin": "key-admin-4321"}
 WEBHOOK_SECRET = "whsec-test-secret"
 
 
@@ -94,11 +94,11 @@ class ApiServer:
 class RedisServer:
     """redis-server on a free 127.0.0.1 port, no persistence, started and stopped by pid."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
         exe = shutil.which("redis-server")
         if exe is None:
             raise FileNotFoundError("redis-server is not installed (bash scripts/setup.sh installs it as root)")
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc = Proc(
             [

@@ -29,6 +29,11 @@ from anchor.jobs.webhooks import WebhookSender
         "http://192.168.1.20/hook",
         "http://[::1]/hook",
         "http://[::ffff:127.0.0.1]/hook",
+        "http://[::127.0.0.1]/hook",  # IPv4-compatible
+        "http://[64:ff9b::a9fe:a9fe]/hook",  # NAT64 of the cloud metadata address
+        "http://[2002:7f00:1::1]/hook",  # 6to4 of loopback
+        "http://[2002:c0a8:101::1]/hook",  # 6to4 of 192.168.1.1
+        "http://[fec0::1]/hook",  # site-local
         "http://0.0.0.0/hook",
         "http://224.0.0.1/hook",
         "ftp://93.184.216.34/hook",

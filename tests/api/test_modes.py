@@ -1,5 +1,5 @@
-"""Embedded restart re-queues running jobs; distributed mode with a real redis-server and two
-`anchor worker` processes, one of them SIGKILLed mid-job."""
+"""Embedded restart re-queues running jobs (and sweeps the killed render's .part); distributed mode
+with a real redis-server and two `anchor worker` processes, one of them SIGKILLed mid-job."""
 
 from __future__ import annotations
 
@@ -33,14 +33,19 @@ def test_embedded_restart_requeues_the_job_that_was_running(tmp_path: Path) -> N
             wait_for(lambda: c.get(f"/v1/videos/{job['id']}").json()["percent"] > 10, what="rendering under way")
     finally:
         srv.proc.kill()  # SIGKILL: no chance to hand the job back
+    job_dir = tmp_path / "store" / "jobs" / job["id"]
+    left = list(job_dir.glob("*.part"))
+    assert left, "the killed render left its temporary video behind"
     srv = ApiServer(config, port, tmp_path / "serve2.log")
     try:
+        assert not any(p.exists() for p in left), "start-up swept the killed writer's .part"
         with srv.client() as c:
             done, _ = wait_job(c, job["id"], timeout=120)
     finally:
         srv.proc.stop()
     assert done["state"] == "completed" and done["attempts"] == 2
-    assert probe(tmp_path / "store" / "jobs" / job["id"] / "video.mp4").video_frames == done["frames"]
+    assert probe(job_dir / "video.mp4").video_frames == done["frames"]
+    assert not list(job_dir.glob("*.part"))
 
 
 @pytest.mark.skipif(
@@ -94,5 +99,6 @@ def test_distributed_ten_jobs_complete_and_a_killed_workers_job_runs_again(tmp_p
     rerun = results[long_job["id"]]
     assert rerun["attempts"] == 2 and int(rerun["worker"].split(":")[1]) != victim_pid
     assert rerun["percent"] == 100.0
+    assert not list((tmp_path / "shared" / "jobs" / long_job["id"]).glob("*.part")), "the killed worker's .part"
     info = probe(tmp_path / "shared" / "jobs" / long_job["id"] / "video.mp4")
     assert abs(info.audio_duration_s - rerun["duration_s"]) < 0.1

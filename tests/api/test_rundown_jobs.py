@@ -50,3 +50,9 @@ def test_bad_rundowns_are_refused_with_the_field(alice) -> None:
     assert r.status_code == 422 and r.json()["error"]["field"] == "rundown"
     r = alice.post("/v1/videos", json={"rundown": "not a mapping"})
     assert r.status_code == 422 and r.json()["error"]["field"] == "rundown"
+    total = alice.get("/v1/videos", params={"limit": 1}).json()["total"]
+    mute = {**RUNDOWN, "stories": [RUNDOWN["stories"][0], {"headline": "y", "text": 'Ok. <break time="300ms"/> 😀🎉'}]}
+    r = alice.post("/v1/videos", json={"rundown": mute})  # a piece the voice cannot speak: refused before queueing
+    assert r.status_code == 422 and r.json()["error"]["field"] == "rundown.stories[1].text", r.text
+    assert "no words to speak" in r.json()["error"]["message"]
+    assert alice.get("/v1/videos", params={"limit": 1}).json()["total"] == total

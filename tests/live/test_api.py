@@ -138,9 +138,11 @@ def test_say_now_plays_and_events_stream_over_sse(api) -> None:
     playing = client.get("/now-playing").json()
     assert playing["duration_s"] > 0.3 and playing["outputs"][0]["state"] == "up"
     t.join(20)
-    kinds = [k for k, _ in events if k.startswith("item.")]  # channel.* events (e.g. degraded) may come between
-    assert kinds[:2] == ["item.started", "item.finished"]
-    assert all(d["item_id"] == item.json()["id"] for _, d in events[:2])
+    item_events = [
+        (k, d) for k, d in events if k.startswith("item.")
+    ]  # channel.* events (e.g. degraded) may come between
+    assert [k for k, _ in item_events[:2]] == ["item.started", "item.finished"]
+    assert all(d["item_id"] == item.json()["id"] for _, d in item_events[:2])
 
 
 def test_pause_holds_the_queue_and_resume_releases_it(api) -> None:
@@ -168,3 +170,19 @@ def test_metrics_expose_the_channel_counters(api) -> None:
     assert sent and sent[0] > 0
     rss = [float(line.split()[-1]) for line in text.splitlines() if line.startswith("anchor_rss_bytes")]
     assert rss[0] > 10e6
+
+
+def test_skip_and_delete_stop_the_item_on_air(api) -> None:
+    client, channel = api
+    r = client.post("/skip")
+    assert r.status_code == 409 and r.json()["error"]["message"] == "nothing is on air to skip"
+    first = client.post("/queue", json={"text": "A long story about the harbour and the ships. " * 6}).json()
+    second = client.post("/queue", json={"text": "Another long story about the weather at sea. " * 6}).json()
+    wait_until(lambda: (client.get("/now-playing").json()["item"] or {}).get("id") == first["id"])
+    r = client.post("/skip")
+    assert r.status_code == 200 and r.json() == {"skipped": first["id"]}
+    wait_until(lambda: (client.get("/now-playing").json()["item"] or {}).get("id") == second["id"])
+    r = client.delete(f"/queue/{second['id']}")
+    assert r.status_code == 200 and r.json()["stopping"] is True
+    wait_until(lambda: client.get(f"/queue/{second['id']}").json()["state"] == "skipped")
+    assert client.get(f"/queue/{first['id']}").json()["reason"] == "skipped by operator"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,11 +12,13 @@ from anchor.config import BUILTIN_AVATARS, Settings
 from anchor.face.avatar import AvatarStore
 from anchor.live.channel import Channel, ChannelEvent
 from anchor.live.items import ItemIn
+from anchor.live.media import MediaRoots
 from anchor.live.store import ScriptQueue
 from anchor.program.pipeline import Pipeline
 from anchor.speech.registry import make_speech_backend
 from streaming.clock import VirtualClock
 from streaming.frames import AudioChunk, VideoFrame
+from tests.helpers import wait_until
 
 EPOCH = datetime(2026, 11, 20, 23, 59, 0, tzinfo=UTC)
 
@@ -38,13 +39,6 @@ class RecordingSink:
 
     def close(self) -> None:
         self.closed = True
-
-
-def wait_for(predicate, timeout: float = 20.0) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -71,7 +65,7 @@ def test_items_play_in_order_with_idle_between_and_no_gap(channel_parts) -> None
     a = queue.add(ItemIn(text="First story."))
     b = queue.add(ItemIn(text="Second story.", priority=5))  # higher priority plays first
     with channel:
-        wait_for(lambda: ("finished", a.id) in kinds(events))
+        wait_until(lambda: ("finished", a.id) in kinds(events))
     assert sink.closed
     assert kinds(events) == [("started", b.id), ("finished", b.id), ("started", a.id), ("finished", a.id)]
     assert sink.video_pts == list(range(len(sink.video_pts)))  # one timeline, no jump
@@ -86,10 +80,10 @@ def test_interrupt_now_cuts_the_current_item(channel_parts) -> None:
     channel, queue, sink, events, _ = channel_parts
     long = queue.add(ItemIn(text="This is a long story. " * 8))
     with channel:
-        wait_for(lambda: ("started", long.id) in kinds(events))
+        wait_until(lambda: ("started", long.id) in kinds(events))
         urgent = queue.add(ItemIn(text="Breaking news.", mode="interrupt"))
         channel.nudge()
-        wait_for(lambda: ("finished", urgent.id) in kinds(events))
+        wait_until(lambda: ("finished", urgent.id) in kinds(events))
     assert kinds(events)[:3] == [("started", long.id), ("interrupted", long.id), ("started", urgent.id)]
     assert queue.get(long.id).state == "skipped" and queue.get(urgent.id).state == "played"
 
@@ -99,7 +93,7 @@ def test_a_failing_item_is_marked_failed_and_the_channel_goes_on(channel_parts) 
     bad = queue.add(ItemIn(text="Hello.", voice="no-such-voice"))
     good = queue.add(ItemIn(text="Good evening."))
     with channel:
-        wait_for(lambda: ("finished", good.id) in kinds(events))
+        wait_until(lambda: ("finished", good.id) in kinds(events))
     failed = queue.get(bad.id)
     assert failed.state == "failed" and "voice" in (failed.reason or "")
     assert ("failed", bad.id) in kinds(events)
@@ -110,10 +104,10 @@ def test_paused_channel_stays_idle_but_keeps_sending(channel_parts) -> None:
     channel.paused = True
     item = queue.add(ItemIn(text="Not yet."))
     with channel:
-        wait_for(lambda: len(sink.video_pts) > 200 and queue.get(item.id).state == "ready")
+        wait_until(lambda: len(sink.video_pts) > 200 and queue.get(item.id).state == "ready")
         assert not events and not any(sink.loud)
         channel.paused = False
-        wait_for(lambda: ("finished", item.id) in kinds(events))
+        wait_until(lambda: ("finished", item.id) in kinds(events))
 
 
 def test_interrupt_at_sentence_end_lets_the_sentence_finish(channel_parts) -> None:
@@ -122,10 +116,10 @@ def test_interrupt_at_sentence_end_lets_the_sentence_finish(channel_parts) -> No
         ItemIn(text="The first sentence is quite long and keeps going for a while. The second one follows.")
     )
     with channel:
-        wait_for(lambda: ("started", story.id) in kinds(events))
+        wait_until(lambda: ("started", story.id) in kinds(events))
         urgent = queue.add(ItemIn(text="Breaking news.", mode="interrupt", interrupt_at="sentence"))
         channel.nudge()
-        wait_for(lambda: ("finished", urgent.id) in kinds(events))
+        wait_until(lambda: ("finished", urgent.id) in kinds(events))
     assert kinds(events)[:4] == [
         ("started", story.id),
         ("interrupted", story.id),
@@ -144,21 +138,37 @@ def test_interrupt_at_sentence_end_lets_the_sentence_finish(channel_parts) -> No
     assert queue.get(story.id).state == "skipped"
 
 
-def test_an_audio_file_item_plays_for_its_length_and_a_missing_file_fails(
+def test_an_audio_file_item_plays_for_its_length_and_a_missing_or_outside_file_fails_alike(
     channel_parts, settings: Settings, tmp_path: Path
 ) -> None:
     from anchor.speech.audio_in import encode_audio
 
     channel, queue, sink, events, _ = channel_parts
+    roots, outside = tmp_path / "media", tmp_path / "private"
+    roots.mkdir()
+    outside.mkdir()
+    channel.media = MediaRoots([roots])
     voice = make_speech_backend(settings.speech).synthesize("Hello from a recorded voice. Good evening.")
-    path = tmp_path / "voice.wav"
+    path = roots / "voice.wav"
     encode_audio(voice.pcm, path)
+    encode_audio(voice.pcm, outside / "secret.wav")
+    (roots / "escape.wav").symlink_to(outside / "secret.wav")
     item = queue.add(ItemIn(audio_path=str(path), title="Recorded"))
-    missing = queue.add(ItemIn(audio_path=str(tmp_path / "missing.mp3")))
+    # stored behind the API's back (the queue file itself): the check where the file is opened refuses them
+    missing = queue.add(ItemIn(audio_path=str(roots / "missing.mp3")))
+    secret = queue.add(ItemIn(audio_path=str(outside / "secret.wav")))
+    linked = queue.add(ItemIn(audio_path=str(roots / "escape.wav")))
+    refused = (missing.id, secret.id, linked.id)
     with channel:
-        wait_for(lambda: ("finished", item.id) in kinds(events) and queue.get(missing.id).state == "failed")
+        wait_until(
+            lambda: ("finished", item.id) in kinds(events) and all(queue.get(i).state == "failed" for i in refused),
+            timeout=90,  # listening to the recording (Whisper) is slow on a busy machine
+        )
     start = next(e.frame for e in events if e.kind == "started" and e.item_id == item.id)
     end = next(e.frame for e in events if e.kind == "finished" and e.item_id == item.id)
     assert abs((end - start) / 25 - voice.duration) <= 0.05
     assert any(sink.loud[start:end])
-    assert "audio" in (queue.get(missing.id).reason or "")
+    reasons = {queue.get(i).reason for i in refused}
+    assert len(reasons) == 1, reasons  # a missing file and a readable one outside the roots look the same
+    assert "media roots" in reasons.pop()
+    assert not any(e.kind == "started" and e.item_id in refused for e in events)

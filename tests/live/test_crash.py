@@ -15,6 +15,7 @@ from anchor.live.store import ScriptQueue
 from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+KEY = "crash-test-control-key"
 LONG = "This story is long enough to be interrupted by a crash while it is being spoken on air. " * 3
 
 
@@ -44,10 +45,10 @@ def test_sigkill_while_speaking_loses_nothing_and_replays_the_item(tmp_path: Pat
     channel_file = tmp_path / "channel.yaml"
     channel_file.write_text(
         f"name: crash\nwidth: 320\nheight: 180\nqueue_db: {db}\noutputs: []\nrecover: replay\n"
-        f"control: {{host: 127.0.0.1, port: {port}}}\n"
+        f"control: {{host: 127.0.0.1, port: {port}, api_key: {KEY}}}\n"
     )
     proc = start_channel(channel_file)
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5)
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5, headers={"Authorization": f"Bearer {KEY}"})
     try:
         first = None
         wait_for(client, lambda d: True)

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from anchor.errors import InputError, NotFoundError
 from anchor.live.items import Item, ItemIn
-from anchor.live.store import ScriptQueue
+from anchor.live.store import SCHEMA_VERSION, ScriptQueue
 
 from .conftest import VirtualClock
 
@@ -397,7 +397,7 @@ def test_everything_is_there_after_close_and_reopen(db_path: Path, clock: Virtua
         assert q.get(a.id).title == "Headlines"
         with sqlite3.connect(db_path) as raw:
             assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-            assert raw.execute("SELECT version FROM schema_version").fetchone()[0] == 1
+            assert raw.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_a_database_from_a_newer_schema_is_refused(db_path: Path, clock: VirtualClock) -> None:

@@ -134,3 +134,40 @@ def test_a_starved_channel_keeps_wall_clock_pace_and_recovers(settings: Settings
         frames_after,
         share_under,
     )
+
+
+def test_say_now_is_on_air_at_the_puller_within_a_second_while_a_long_item_is_prepared(
+    settings: Settings, tmp_path: Path, rtmp_server
+) -> None:
+    url = rtmp_server.url("saynow")
+    queue = ScriptQueue(tmp_path / "q.db")
+    sink = RtmpSink(url, W, H, FPS, video_bitrate="400k", preset="ultrafast")
+    pipeline = Pipeline(settings)
+    channel = Channel(pipeline, queue, pipeline.avatar(None), [sink], SystemClock(), width=W, height=H)
+    started: dict[int, int] = {}
+    channel.listeners.append(lambda e: started.setdefault(e.item_id, e.frame) if e.kind == "started" else None)
+    long_text = ("The harbour reopened this morning after the storm, and the ferries sailed again at noon. " * 60)[
+        :5000
+    ]
+    with channel:
+        wait_until(lambda: sink.state == "up", 10)
+        puller = TimedPuller(url)
+        puller.start()
+        wait_until(lambda: len(puller.video) > FPS, 20, lambda: puller.error)
+        channel.paused = True  # the long item is only prepared, never played
+        long = queue.add(ItemIn(text=long_text))
+        channel.nudge()
+        wait_until(lambda: (channel.preparation().get(long.id) or {}).get("sentences_ready", 0) >= 1, 30)
+        t0 = time.monotonic()
+        urgent = queue.add(ItemIn(text="Breaking news.", mode="interrupt"))
+        channel.nudge()
+        wait_until(lambda: urgent.id in started, 10)
+        first_pts = started[urgent.id] / FPS
+        wait_until(lambda: puller.video and puller.video[-1][1] >= first_pts, 10)
+        arrived = next(w for w, p in puller.video if p >= first_pts)
+        still_preparing = not (channel.preparation().get(long.id) or {}).get("complete", True)
+        puller.stop.set()
+        puller.join(10)
+    queue.close()
+    assert arrived - t0 < 1.0, f"the say-now reached the puller {arrived - t0:.2f} s after it was sent"
+    assert still_preparing, "the long item was still being prepared"

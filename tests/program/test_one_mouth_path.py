@@ -25,7 +25,7 @@ from anchor.program.clip import SayRequest, say
 from anchor.program.pipeline import Pipeline
 from anchor.rundown.load import parse_rundown
 from anchor.speech.audio_in import encode_audio
-from anchor.speech.base import Speech
+from anchor.speech.base import Speech, whole_text
 from anchor.speech.espeak import EspeakBackend
 from anchor.timebase import PROGRAM_RATE
 from streaming.clock import VirtualClock
@@ -150,16 +150,24 @@ class RepeatingEspeak:
             self._said[text] = self.inner.synthesize(text)
         return self._said[text]
 
+    def synthesize_sentences(self, text: str, **options: object) -> Iterator[Speech]:
+        return whole_text(self, text, **options)  # type: ignore[arg-type]
+
     def voices(self) -> list:
         return self.inner.voices()
 
 
-@pytest.mark.parametrize("backend", ["timed (espeak)", "untimed (external TTS)"])
+@pytest.mark.parametrize(
+    "backend", ["timed (espeak)", "timed, sentence by sentence (hibari)", "untimed (external TTS)"]
+)
 def test_the_same_story_gives_the_same_mouth_track_in_say_render_and_live(
     backend: str, settings: Settings, pipeline: Pipeline, external: Pipeline, tmp_path: Path
 ) -> None:
-    if backend.startswith("timed"):
+    if backend.startswith("timed (espeak)"):
         p = Pipeline(settings, speech=RepeatingEspeak(settings), planner=pipeline.planner)  # type: ignore[arg-type]
+    elif "hibari" in backend:
+        p = pipeline
+        assert p.speech.capabilities.streams
     else:
         p = external
     clip = say(p, SayRequest(STORY, tmp_path / "say.mp4", width=320, height=180, captions=False))

@@ -98,7 +98,8 @@ def test_cut_at_sentence_end_finishes_the_sentence_first(pipeline: Pipeline, par
     assert (end - 1) * 1920 < first_end <= end * 1920, "the cut is the first frame boundary after the sentence"
     assert end < item.frames
     run(timeline, end - timeline.frame_index + 1)
-    assert events[-1] == TimelineEvent("interrupted", 7, end)
+    assert (events[-1].kind, events[-1].key, events[-1].frame) == ("interrupted", 7, end)
+    assert not events[-1].piece_done, "the piece had two more sentences"
     assert timeline.idle
 
 
@@ -137,3 +138,35 @@ def test_an_interrupting_segment_does_not_inherit_the_cut_strap(pipeline: Pipeli
     frames, _ = run(timeline, breaking.frames)
     for f in frames:
         assert np.array_equal(f.image[region], idle_before.image[region]), f"the cut strap shows at frame {f.pts}"
+
+
+def test_an_entry_made_of_pieces_plays_them_back_to_back_and_waits_quietly_for_a_late_one(
+    pipeline: Pipeline, parts
+) -> None:
+    timeline = ProgramTimeline(*parts, FPS)
+    events: list[TimelineEvent] = []
+    timeline.listeners.append(events.append)
+    one, two = (prepared(pipeline, 5, t) for t in ("The first sentence.", "And the second one."))
+    timeline.play(one, more=True)
+    _, audio = run(timeline, one.frames)  # the first piece, exactly
+    assert np.array_equal(audio, one.pcm)
+    assert timeline.waiting and not timeline.idle
+    _, gap = run(timeline, 10)  # the second piece is late: silence, still on air, no event
+    assert not gap.any() and [e.kind for e in events] == ["started"]
+    timeline.extend(two, last=True)
+    _, audio = run(timeline, two.frames + 1)
+    assert np.array_equal(audio[: two.pcm.size], two.pcm)
+    assert [e.kind for e in events] == ["started", "finished"] and timeline.idle
+
+
+def test_a_queued_piece_starts_on_the_frame_the_previous_one_ends(pipeline: Pipeline, parts) -> None:
+    timeline = ProgramTimeline(*parts, FPS)
+    one, two = (prepared(pipeline, 5, t) for t in ("Good evening.", "Here is the news."))
+    timeline.play(one, more=True)
+    timeline.extend(two)
+    timeline.complete()
+    _, audio = run(timeline, one.frames + two.frames)
+    assert np.array_equal(audio, np.concatenate([one.pcm, two.pcm]))
+    assert not timeline.idle  # ends at the next frame
+    run(timeline, 1)
+    assert timeline.idle

@@ -81,11 +81,12 @@ def test_srt_and_webvtt_parse_with_standard_parsers(spoken, tmp_path: Path) -> N
 
 
 def test_a_long_pause_ends_a_cue(pipeline: Pipeline) -> None:
-    from anchor.program.bulletin import speak_story
+    from anchor.program.bulletin import story_segment
     from anchor.rundown.model import Story
 
     story = Story(text='The first part <break time="1500ms"/> and the second part of the same sentence.')
-    speech, clean = speak_story(pipeline, story, "stories[0]", None, None)
+    segment, clean = story_segment(pipeline, story, FPS, "stories[0]", None, None)
+    speech = segment.speech
     cues = build_cues(clean, speech.words, FPS)
     assert cues[0].lines == ("The first part",)
     gap = speech.words[3].start - speech.words[2].end

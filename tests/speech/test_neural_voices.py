@@ -10,12 +10,11 @@ import pytest
 from anchor.config import Settings
 from anchor.errors import InputError
 from anchor.lipsync.visemes import unmapped_symbols
-from anchor.speech.base import Speech
+from anchor.speech.base import Speech, join_speech
 from anchor.speech.cmu import CMU_TO_IPA
 from anchor.speech.hibari import HibariBackend
 from anchor.speech.kokoro import KokoroBackend
 from anchor.speech.kokoro_alphabet import MODIFIERS, PUNCTUATION, STRESS, to_ipa
-from anchor.speech.sentences import join_speech
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import aioice.ice
+import httpx
 import pytest
 
-from anchor.api.channel import channel_app
+from anchor.api.channel import channel_app, channel_keys
 from anchor.api.server import ApiServer
+from anchor.api.viewing import ViewingPolicy
 from anchor.config import BUILTIN_AVATARS, Settings
 from anchor.face.avatar import AvatarStore
 from anchor.live.channel import Channel
@@ -53,7 +55,8 @@ def site(settings: Settings, tmp_path: Path) -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     try:
-        with channel, ApiServer(channel_app(channel, KEY, broadcaster), "127.0.0.1", port):
+        viewing = ViewingPolicy.build("anchor", "token", channel_keys(KEY))  # viewers need a token (or the key)
+        with channel, ApiServer(channel_app(channel, KEY, broadcaster, viewing), "127.0.0.1", port):
             yield f"http://127.0.0.1:{port}"
     finally:
         queue.close()
@@ -72,7 +75,13 @@ def browser() -> Iterator[object]:
 
 def test_player_plays_video_with_audio(site: str, browser, tmp_path: Path) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
-    page.goto(f"{site}/player")
+    page.goto(f"{site}/player")  # no token: refused, and the page says why
+    page.wait_for_function(
+        "() => document.getElementById('state').textContent.includes('viewer token')", timeout=10_000
+    )
+    minted = httpx.post(f"{site}/viewer-tokens", headers={"Authorization": f"Bearer {KEY}"}, json={"ttl_s": 600})
+    assert minted.status_code == 201, minted.text
+    page.goto(minted.json()["player_url"])
     page.wait_for_function("() => document.getElementById('video').videoWidth > 0", timeout=20_000)
     frames = "() => document.getElementById('video').getVideoPlaybackQuality().totalVideoFrames"
     first = page.evaluate(frames)
@@ -104,6 +113,10 @@ def test_control_room_adds_an_item_that_goes_on_air(site: str, browser, tmp_path
     page.wait_for_function("() => document.getElementById('preview').videoWidth > 0", timeout=20_000)
     page.wait_for_timeout(800)
     page.screenshot(path=str(shots_dir(tmp_path) / "control.png"))
+    page.click("#player-link")  # viewing needs a token: the control room mints a player link
+    page.wait_for_function(
+        "() => document.getElementById('log').textContent.includes('/player?token=vt1.')", timeout=5_000
+    )
     # refusals are shown, not swallowed: a wrong key
     page.fill("#key", "wrong")
     page.dispatch_event("#key", "change")

@@ -1,0 +1,156 @@
+"""Soak with a video avatar: hours of program on a virtual clock, idle and items alternating.
+
+    .venv/bin/python -m bench.video_soak                        # 1 h of program, the built-in GRID avatar
+    .venv/bin/python -m bench.video_soak --hours 2 --avatar NAME
+
+The real live channel (items prepared ahead, timeline, pacer on a virtual clock) with the
+video renderer. Prints RSS every 5 program minutes and, at the end: the base track's loop
+joins (cross-fades) against ordinary frames, as the largest frame-to-frame change of the
+anchor layer at a join over the median change (idle frames only: speech moves the mouth on
+purpose), the RSS slope after warm-up, and the A/V pts check of bench.soak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from array import array
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from anchor.config import BUILTIN_AVATARS, load_settings
+from anchor.face.avatar import AvatarPack, AvatarStore
+from anchor.face.base import AnchorFrame
+from anchor.face.renderers import RenderOptions, make_renderer
+from anchor.face.video.renderer import VideoRenderer
+from anchor.live.channel import Channel
+from anchor.live.items import ItemIn
+from anchor.live.metrics import rss_bytes
+from anchor.live.program import ProgramTimeline
+from anchor.live.store import ScriptQueue
+from anchor.speech.registry import make_speech_backend
+from anchor.studio.presenter import PresenterShot, presenter_placement
+from bench.soak import STORIES, CheckingSink
+from streaming.clock import VirtualClock
+
+
+class WatchedRenderer:
+    """Passes frames through and notes each frame's change from the last (grey, half size)."""
+
+    def __init__(self, inner: VideoRenderer) -> None:
+        self.inner = inner
+        self.size = inner.size
+        self._prev: np.ndarray | None = None
+        # Compact arrays (4 + 1 + 1 bytes a frame), so the watching itself does not grow RSS.
+        self.changes = array("f")
+        self.join = bytearray()
+        self.idle = bytearray()
+        self._was_join = False
+
+    def rest(self) -> AnchorFrame:
+        return self.inner.rest()
+
+    def render(self, mouth: np.ndarray, t: float) -> AnchorFrame:
+        frame = self.inner.render(mouth, t)
+        small = cv2.cvtColor(cv2.resize(frame.image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA),
+                             cv2.COLOR_RGB2GRAY).astype(np.int16)  # fmt: skip
+        n = int(np.floor(t * self.inner.fps + 1e-6))
+        is_join = self.inner.track.walk.at(n).previous >= 0
+        if self._prev is not None:
+            self.changes.append(float(np.abs(small - self._prev).mean()))
+            self.join.append(is_join or self._was_join)  # into, through and out of a cross-fade
+            self.idle.append(not np.any(mouth))
+        self._prev, self._was_join = small, is_join
+        return frame
+
+
+def use_video_renderer(channel: Channel, avatar: AvatarPack, width: int, height: int) -> WatchedRenderer:
+    """Put the video renderer on the channel's timeline (the channel builds a photo renderer itself
+    until it asks make_renderer) and watch it."""
+    settings = load_settings()
+    place = presenter_placement(avatar, width, height)
+    inner = make_renderer(avatar, RenderOptions(scale=place.scale, face=settings.face, motion=1.0))
+    assert isinstance(inner, VideoRenderer), f"{avatar.name} is not a video avatar"
+    watched = WatchedRenderer(inner)
+    shot = PresenterShot(width, height, place, inner.size)
+    timeline = ProgramTimeline(watched, shot, channel.fps)  # type: ignore[arg-type]
+    timeline.listeners.extend(channel.timeline.listeners)
+    channel.timeline = timeline
+    return watched
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--hours", type=float, default=1.0)
+    ap.add_argument("--size", default="1280x720")
+    ap.add_argument("--avatar", default="grid")
+    args = ap.parse_args(argv)
+    width, height = (int(v) for v in args.size.split("x"))
+    settings = load_settings()
+    avatar = AvatarStore(settings.avatars_dir, BUILTIN_AVATARS).load(args.avatar)
+    clock = VirtualClock()
+    epoch = datetime(2026, 11, 25, 22, 30, tzinfo=UTC)
+    total_frames = int(args.hours * 3600 * 25)
+    with tempfile.TemporaryDirectory(prefix="bench_vsoak_") as tmp:
+        queue = ScriptQueue(Path(tmp) / "q.db", clock=lambda: epoch + timedelta(seconds=clock.now()))
+        sink = CheckingSink()
+        channel = Channel(
+            settings, queue, make_speech_backend(settings.speech), avatar, [sink], clock, width=width, height=height
+        )
+        watched = use_video_renderer(channel, avatar, width, height)
+        samples: list[tuple[float, int]] = []
+        wall0 = time.perf_counter()
+        print(
+            f"video soak: {args.hours:g} h of program at {width}x{height} 25 fps, avatar {avatar.name!r}, virtual clock"
+        )
+        print(f"{'program':>9} {'wall s':>8} {'RSS MiB':>8} {'items':>6} {'late':>5}")
+        next_report, idle_since, k = 0, 0, 0
+        with channel:
+            while channel.timeline.frame_index < total_frames and channel.error is None:
+                n = channel.timeline.frame_index
+                if channel.timeline.idle and queue.depth() == 0:
+                    if n - idle_since > 6 * 25:
+                        queue.add(ItemIn(text=STORIES[k % len(STORIES)]))
+                        channel.nudge()
+                        k += 1
+                        idle_since = n
+                elif not channel.timeline.idle:
+                    idle_since = n
+                if n >= next_report:
+                    rss = rss_bytes()
+                    samples.append((n / 25, rss))
+                    print(f"{n / 1500:7.0f} m {time.perf_counter() - wall0:8.1f} {rss / 2**20:8.1f} {k:6d} "
+                          f"{channel.pacer.late_frames:5d}")  # fmt: skip
+                    next_report += 5 * 60 * 25
+                time.sleep(0.005)
+        queue.close()
+    wall = time.perf_counter() - wall0
+    t = np.array([s for s, _ in samples])
+    r = np.array([m for _, m in samples]) / 2**20
+    warm = t >= 600
+    slope = np.polyfit(t[warm] / 3600, r[warm], 1)[0] if warm.sum() >= 2 else float("nan")
+    d = np.frombuffer(watched.changes, np.float32)
+    j = np.frombuffer(bytes(watched.join), np.uint8).astype(bool)
+    idle = np.frombuffer(bytes(watched.idle), np.uint8).astype(bool)
+    quiet = idle & np.concatenate([[False], idle[:-1]])  # both frames of the pair idle
+    med = float(np.median(d[quiet]))
+    frames = channel.timeline.frame_index
+    print(f"program {frames / 25 / 3600:.2f} h in {wall:.0f} s wall ({frames / wall:.0f} fps); items played {k}")
+    print(f"idle frames {int(quiet.sum())}, of them in a loop join (cross-fade) {int((quiet & j).sum())}")
+    print(f"frame-to-frame change of the anchor layer (mean |grey diff|), idle: median {med:.3f}")
+    print(f"  largest at a loop join      {d[quiet & j].max():.3f}  = {d[quiet & j].max() / med:.2f}x the median "
+          f"(99th pct {np.percentile(d[quiet & j], 99) / med:.2f}x)")  # fmt: skip
+    print(f"  largest elsewhere (no join) {d[quiet & ~j].max():.3f}  = {d[quiet & ~j].max() / med:.2f}x the median "
+          f"(99th pct {np.percentile(d[quiet & ~j], 99) / med:.2f}x)")  # fmt: skip
+    print(f"RSS slope after 10 min warm-up: {slope:+.2f} MiB per program hour (RSS {r[0]:.0f} -> {r[-1]:.0f} MiB)")
+    print(f"largest A/V pts difference: {sink.max_diff * 1000:.3f} ms; frames continuous: {sink.next_pts == frames}")
+    if channel.error:
+        print(f"channel error: {channel.error!r}")
+
+
+if __name__ == "__main__":
+    main()
