@@ -1,6 +1,6 @@
 """Evaluate the audio-to-mouth model against the plain audio-energy baseline on held-out speech.
 
-    .venv/bin/python -m bench.lipsync_eval [--weights PATH] [--sentences N]
+    .venv/bin/python -m bench.lipsync_eval [--weights PATH] [--compare PATH] [--sentences N] [--real-only]
 
 Sets (none of it used in training):
 - held-out espeak voices (whole accents en-gb-scotland, en-gb-x-gbcwmd, yue, and variants never
@@ -12,8 +12,12 @@ Sets (none of it used in training):
   ops are seeded, so the Piper figures repeat from run to run).
 Truth is the timing path's track from the exact phoneme timings. First, the real-speech set
 (bench/real_speech.py): GRID speaker s1's own mouth on held-out footage, for the audio model, the
-forced-alignment path and the energy baseline (`--real-only` prints just that). Prints a markdown table and
-the model's inference cost per video frame (1 torch thread), whole-clip and streaming.
+forced-alignment path and the energy baseline (`--real-only` prints just that; without the footage the
+set is skipped, saying so). The audio model is shown with its silence gate and without it ("no gate");
+`--compare PATH` adds another set of weights (e.g. the previous ones) to every table, measured in the
+same run. "still in silence": the share of silent frames where the mouth is still (opening under 15 %
+of its 90th percentile). Prints markdown tables and the model's inference cost per video frame
+(1 torch thread), whole-clip and streaming.
 """
 
 from __future__ import annotations
@@ -37,16 +41,24 @@ def held_out_texts(lang: str, n_generated: int, rng: np.random.Generator) -> lis
     return list(HELD_OUT_SENTENCES[lang]) + sentences(kind, n_generated, rng, held_out=True)
 
 
-def run_set(model: AudioMouthModel, clips: list[tuple[np.ndarray, MouthTrack]]) -> tuple[Figures, Figures]:
-    preds = [model.mouth_track(pcm, FPS) for pcm, _ in clips]
-    base = [energy_baseline(pcm, FPS) for pcm, _ in clips]
+def run_set(
+    models: dict[str, AudioMouthModel], clips: list[tuple[np.ndarray, MouthTrack]]
+) -> list[tuple[str, Figures]]:
     truths = [t for _, t in clips]
-    return figures(preds, truths), figures(base, truths)
+    rows = []
+    for name, model in models.items():
+        rows.append((name, figures([model.mouth_track(pcm, FPS) for pcm, _ in clips], truths)))
+        rows.append(
+            (f"{name}, no gate", figures([model.mouth_track(pcm, FPS, gate=False) for pcm, _ in clips], truths))
+        )
+    rows.append(("energy baseline", figures([energy_baseline(pcm, FPS) for pcm, _ in clips], truths)))
+    return rows
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--weights", type=Path, default=None)
+    ap.add_argument("--compare", type=Path, default=None, help="other weights measured alongside (e.g. the previous)")
     ap.add_argument(
         "--sentences", type=int, default=4, help="generated held-out sentences per language (plus the fixed ones)"
     )
@@ -61,7 +73,11 @@ def main() -> None:
     from anchor.speech.espeak import EspeakBackend
 
     model = AudioMouthModel.load(args.weights)
-    print_real_set(model)
+    models = {"model": model}
+    if args.compare:
+        models[f"model {args.compare.name}"] = AudioMouthModel.load(args.compare)
+    if not print_real_set(models) and args.real_only:
+        raise SystemExit(2)
     if args.real_only:
         return
     rng = np.random.default_rng(2024)
@@ -111,13 +127,14 @@ def main() -> None:
     trained_on = model.meta.get("recipe", {})
     print(f"weights: {args.weights or 'committed'}; recipe: {trained_on}")
     print()
-    print("| set | frames | system | r (opening) | viseme acc. | closure recall | best lag (frames) |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| set | frames | system | r (opening) | viseme acc. | closure recall | best lag (frames) | still in silence |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for name, clips in sets:
-        m, b = run_set(model, clips)
-        for label, f in (("model", m), ("energy baseline", b)):
+        for label, f in run_set(models, clips):
             print(f"| {name} | {f.frames} | {label} | {f.r:.3f} | {f.viseme_accuracy:.3f} | "
-                  f"{f.closure_recall:.3f} ({f.closures}) | {f.best_lag:+d} |")  # fmt: skip
+                  f"{f.closure_recall:.3f} ({f.closures}) | {f.best_lag:+d} | {f.still_in_silence:.3f} |")  # fmt: skip
 
     # Inference cost: one 30 s clip, whole-clip inference (features + network + pooling).
     pcm = np.concatenate([c[0] for c in held])[: 30 * 48000]
@@ -146,18 +163,27 @@ def main() -> None:
           f"look-ahead {model.lookahead * 10} ms")  # fmt: skip
 
 
-def print_real_set(model: AudioMouthModel) -> None:
-    """The real-speech set (bench/real_speech.py): GRID s1's own mouth as the truth."""
-    from bench.real_speech import run_real_set
+def print_real_set(models: dict[str, AudioMouthModel]) -> bool:
+    """The real-speech set (bench/real_speech.py): GRID s1's own mouth as the truth; False (and a
+    message) when the footage is absent."""
+    from anchor.errors import InputError
+    from bench.real_speech import load_real_clip, run_real_set
 
     print()
+    try:
+        clip = load_real_clip()
+    except InputError as e:
+        print(f"real-speech set SKIPPED: {e}")
+        print()
+        return False
     print(
         "| real speech (GRID s1, held-out 15 %) | frames | r (lag 0) | best lag (frames) | r at best lag | still in silence |"
     )
     print("|---|---|---|---|---|---|")
-    for name, f in run_real_set(model):
+    for name, f in run_real_set(dict(models), clip):
         print(f"| {name} | {f.frames} | {f.r0:.3f} | {f.lag:+d} | {f.r_lag:.3f} | {f.still:.3f} |")
     print()
+    return True
 
 
 if __name__ == "__main__":

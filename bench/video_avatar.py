@@ -48,6 +48,7 @@ from bench.video_eval import (
     QualityTally,
     SyncFigures,
     align_to,
+    quiet_frames,
     silent_from_speech,
     speaking_from_alignment,
     sync_figures,
@@ -174,13 +175,17 @@ def render_and_redetect(
     return np.array(gaps), stills
 
 
-def audio_track(clip: Path, start_s: float, stop_s: float, fps: int) -> tuple[np.ndarray, MouthTrack]:
+def audio_track(
+    clip: Path, start_s: float, stop_s: float, fps: int
+) -> tuple[np.ndarray, MouthTrack, MouthTrack]:
+    """(program audio of the clip's part, the audio model's raw mouth track, its silence-gated track)."""
     from anchor.lipsync.model.infer import AudioMouthModel
     from anchor.speech.audio_in import decode_audio
 
     pcm = decode_audio(clip, field="audio")
     part = pcm[int(start_s * 48000) : int(stop_s * 48000)]
-    return part, AudioMouthModel.load().mouth_track(part, fps)
+    model = AudioMouthModel.load()
+    return part, model.mouth_track(part, fps, gate=False), model.mouth_track(part, fps)
 
 
 # -- speed ---------------------------------------------------------------------------------------
@@ -290,7 +295,6 @@ def main(argv: list[str] | None = None) -> None:
 
         # 3. Lip-sync from text and from audio.
         from anchor.jobs.say import mouth_track_for
-        from anchor.lipsync.silence import hush, quiet_frames
         from anchor.speech.registry import make_speech_backend
 
         settings = load_settings()
@@ -302,7 +306,7 @@ def main(argv: list[str] | None = None) -> None:
             fps, np.concatenate([pad, tt.params, pad]), ("sil",) * fps + tt.visemes + ("sil",) * fps
         )
         text_silent = silent_from_speech(np.array([v != "sil" for v in text_track.visemes]))
-        pcm, audio_raw = audio_track(clip, split_s, info.duration, fps)
+        pcm, audio_raw, audio_gated = audio_track(clip, split_s, info.duration, fps)
         align = clip.with_suffix(".align.tsv")
         if align.is_file():
             audio_silent = silent_from_speech(speaking_from_alignment(align, split_s, len(audio_raw), fps))
@@ -310,7 +314,6 @@ def main(argv: list[str] | None = None) -> None:
         else:
             audio_silent = quiet_frames(pcm, len(audio_raw), fps)
             silence_source = "audio level (no alignment file)"
-        audio_gated = hush(audio_raw, pcm)
         rows = []
         stills = []
         real_row = ""

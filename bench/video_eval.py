@@ -145,6 +145,22 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a[ok], b[ok])[0, 1])
 
 
+def quiet_frames(pcm: np.ndarray, n_frames: int, fps: int, margin: int = 1) -> np.ndarray:
+    """Frames whose audio is > 20 dB under the clip's loud frames (and under -30 dBFS), `margin` frames from sound.
+
+    The fallback silence reference for a clip without a word alignment file."""
+    spf = 48000 // fps
+    x = np.zeros(n_frames * spf, np.float64)
+    m = min(len(pcm), len(x))
+    x[:m] = np.asarray(pcm[:m], np.float64) / 32768.0
+    rms = np.sqrt((x.reshape(n_frames, spf) ** 2).mean(axis=1))
+    if not len(rms):
+        return np.zeros(0, bool)
+    threshold = min(0.1 * float(np.percentile(rms, 90)), 10 ** (-30 / 20))
+    near = np.convolve((rms > threshold).astype(np.float64), np.ones(2 * margin + 1), mode="same") > 0
+    return ~near
+
+
 def silent_from_speech(speaking: np.ndarray, margin: int = 2) -> np.ndarray:
     """Frames at least `margin` frames away from any speaking frame (bool (n,))."""
     near = np.convolve(np.asarray(speaking, float), np.ones(2 * margin + 1), mode="same") > 0

@@ -19,7 +19,7 @@ from anchor.speech.base import PhonemeEvent
 from anchor.timebase import PROGRAM_RATE, frames_for_samples, samples_per_frame
 
 STEP = 240  # internal resolution: 200 Hz at 48 kHz
-ANTICIPATE_S = 0.075  # dominance reach before a segment
+ANTICIPATE_S = 0.04  # dominance reach before a segment (fitted with the jaw targets on a real mouth)
 CARRY_S = 0.045  # dominance reach after a segment
 CLOSURE_RAMP_S = 0.02
 PEAK_KEEP = 0.8

@@ -2,8 +2,8 @@
 
 Speech with phoneme timings takes the exact timing path (visemes + coarticulation); speech
 without them (a recording, an external TTS server) goes through the trained audio-to-mouth
-model, whose track is then held at rest wherever the audio is quiet (`silence.hush`: the mouth
-never moves in silence). The model is loaded once per planner, on first use, and reused.
+model, which gates its own track (`lipsync/model/gate.py`: the mouth rests in silence, causally,
+so streaming and whole-clip inference agree). The model is loaded once per planner, on first use, and reused.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from anchor.lipsync.coarticulation import mouth_track_from_phonemes
-from anchor.lipsync.silence import hush
 from anchor.lipsync.track import MouthTrack
 from anchor.speech.base import Speech
 
@@ -51,4 +50,4 @@ class MouthPlanner:
         """The mouth track for `speech`: from its phoneme timings when it has them, else from its sound."""
         if speech.phonemes:
             return mouth_track_from_phonemes(speech.phonemes, speech.n_samples, fps)
-        return hush(self.audio_model.mouth_track(speech.pcm, fps), speech.pcm)  # silence keeps the mouth shut
+        return self.audio_model.mouth_track(speech.pcm, fps)  # gated: silence keeps the mouth shut

@@ -26,24 +26,29 @@ class Viseme:
 
 
 _V = (1.5, 1.0, 1.0, 1.0)
+# Jaw targets are calibrated on a real mouth: GRID speaker s1's inner-lip gap, measured with the
+# face mesh on the first 85 % of ../shared/footage/grid_s1_180s.mp4 (the rest is held out), fitted
+# per viseme to the force-aligned phones (r of the planned opening with the real one, pulled
+# towards the earlier hand-set targets) and rounded. What the real lips do: front vowels open
+# nearly as far as "aa"; rounded vowels and w/r keep a small gap; s/t/k show the vowels' opening.
 VISEMES: dict[str, Viseme] = {
     v.name: v
     for v in (
         Viseme(SILENCE, (0.0, 0.0, 0.0, 0.0), (0.6, 0.6, 0.6, 0.6)),
         Viseme("PP", (0.0, 0.0, 0.0, 1.0), (0.6, 0.4, 0.4, 1.0)),
         Viseme("FF", (0.10, 0.10, 0.0, 0.55), (0.7, 0.5, 0.5, 1.5)),
-        Viseme("TH", (0.18, 0.10, 0.0, 0.0), (0.4, 0.3, 0.3, 0.3)),
-        Viseme("DD", (0.20, 0.10, 0.0, 0.0), (0.35, 0.3, 0.3, 0.3)),
-        Viseme("SS", (0.10, 0.35, 0.0, 0.0), (0.8, 0.8, 0.5, 0.3)),
-        Viseme("CH", (0.16, -0.30, 0.55, 0.0), (0.6, 1.0, 1.3, 0.3)),
-        Viseme("RR", (0.20, -0.20, 0.45, 0.0), (0.4, 0.9, 1.2, 0.3)),
-        Viseme("KK", (0.28, 0.05, 0.0, 0.0), (0.35, 0.3, 0.3, 0.3)),
-        Viseme("WW", (0.12, -0.70, 1.0, 0.0), (0.6, 1.2, 1.5, 0.3)),
+        Viseme("TH", (0.10, 0.10, 0.0, 0.0), (0.4, 0.3, 0.3, 0.3)),
+        Viseme("DD", (0.30, 0.10, 0.0, 0.0), (0.35, 0.3, 0.3, 0.3)),
+        Viseme("SS", (0.45, 0.35, 0.0, 0.0), (0.8, 0.8, 0.5, 0.3)),
+        Viseme("CH", (0.20, -0.30, 0.55, 0.0), (0.6, 1.0, 1.3, 0.3)),
+        Viseme("RR", (0.05, -0.20, 0.45, 0.0), (0.4, 0.9, 1.2, 0.3)),
+        Viseme("KK", (0.30, 0.05, 0.0, 0.0), (0.35, 0.3, 0.3, 0.3)),
+        Viseme("WW", (0.05, -0.70, 1.0, 0.0), (0.6, 1.2, 1.5, 0.3)),
         Viseme("aa", (0.95, 0.15, 0.0, 0.0), _V, vowel=True),
-        Viseme("E", (0.50, 0.25, 0.0, 0.0), _V, vowel=True),
-        Viseme("I", (0.26, 0.75, 0.0, 0.0), _V, vowel=True),
-        Viseme("O", (0.62, -0.35, 0.65, 0.0), _V, vowel=True),
-        Viseme("U", (0.26, -0.60, 0.95, 0.0), _V, vowel=True),
+        Viseme("E", (0.80, 0.25, 0.0, 0.0), _V, vowel=True),
+        Viseme("I", (0.60, 0.75, 0.0, 0.0), _V, vowel=True),
+        Viseme("O", (0.50, -0.35, 0.65, 0.0), _V, vowel=True),
+        Viseme("U", (0.15, -0.60, 0.95, 0.0), _V, vowel=True),
     )
 }
 VISEME_NAMES = tuple(VISEMES)

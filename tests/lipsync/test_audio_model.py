@@ -120,13 +120,15 @@ def test_say_audio_refuses_a_bad_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fps", [25, 30])
 def test_streaming_inference_matches_the_whole_clip(model: AudioMouthModel, clip: Speech, fps: int) -> None:
-    """Audio pushed in uneven chunks gives the same frames as whole-clip inference, and each
-    frame comes out as soon as its audio plus the stream's fixed latency has arrived."""
+    """Audio pushed in uneven chunks gives the same frames as whole-clip inference (silence gate
+    included), and each frame comes out as soon as its audio plus the stream's fixed latency has arrived."""
     from anchor.lipsync.model.stream import MouthStream
     from anchor.timebase import samples_per_frame
 
-    pcm = clip.pcm[:-555]
+    noise = np.random.default_rng(8).normal(0, 60, clip.pcm.size - 555)  # so the silence gate tracks a floor
+    pcm = np.clip(clip.pcm[:-555] + noise, -32768, 32767).astype(np.int16)
     whole = model.mouth_track(pcm, fps)
+    assert "sil" in whole.visemes and set(whole.visemes) != {"sil"}
     stream = MouthStream(model, fps)
     spf = samples_per_frame(fps)
     rng = np.random.default_rng(3)

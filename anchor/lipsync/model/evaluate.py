@@ -5,6 +5,8 @@
 - closure recall: true bilabial closures (runs of frames the timing path shuts, close = 1)
   during which, allowing one frame either side, the prediction closes the lips (close >= 0.5).
 - best lag: the shift (frames, -6..6; positive = prediction late) that maximizes r.
+- still in silence: the true silent frames (labelled silence by the timing path) on which the
+  predicted opening stays under 15 % of its own 90th percentile (the mouth is still).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from anchor.lipsync.visemes import SILENCE
 from anchor.timebase import samples_per_frame
 
 MAX_LAG = 6
+STILL_SHARE = 0.15
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class Figures:
     best_lag: int
     frames: int
     closures: int
+    still_in_silence: float
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -48,6 +52,14 @@ def best_lag(pred: np.ndarray, true: np.ndarray, max_lag: int = MAX_LAG) -> int:
         else:
             scores[k] = pearson(pred[: pred.size + k], true[-k:])
     return max(scores, key=lambda k: (scores[k], -abs(k)))
+
+
+def still_share(opening: np.ndarray, silent: np.ndarray) -> float:
+    """Share of `silent` frames whose opening is under STILL_SHARE of the opening's 90th percentile."""
+    if not silent.any():
+        return float("nan")
+    level = float(np.percentile(opening, 90)) or 1e-6
+    return float((opening[silent] < STILL_SHARE * level).mean())
 
 
 def closure_runs(track: MouthTrack) -> list[tuple[int, int]]:
@@ -77,7 +89,16 @@ def figures(preds: list[MouthTrack], truths: list[MouthTrack]) -> Figures:
             total += 1
             if (p.params[max(0, a - 1) : b + 1, CLOSE] >= 0.5).any():
                 hit += 1
-    return Figures(pearson(po, to), acc, hit / total if total else float("nan"), best_lag(po, to), po.size, total)
+    silent = np.array([v == SILENCE for v in tv])
+    return Figures(
+        pearson(po, to),
+        acc,
+        hit / total if total else float("nan"),
+        best_lag(po, to),
+        po.size,
+        total,
+        still_share(po, silent),
+    )
 
 
 def energy_baseline(pcm: np.ndarray, fps: int) -> MouthTrack:

@@ -4,7 +4,8 @@ The committed weights live beside this module (`audio_to_mouth.pt`, trained by
 `anchor train-lipsync`). The model is causal with a fixed look-ahead of `lookahead` feature
 frames (10 ms each): the output for time t is read from the network LOOKAHEAD frames later,
 and the clip is padded with that much silence at the end, so the predicted track is aligned
-with the audio (lag 0) and a streaming use would add exactly that latency.
+with the audio (lag 0) and a streaming use would add exactly that latency. A voice-activity
+gate (`gate.py`) then shuts and relaxes the mouth wherever the audio is silent.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ import torch
 
 from anchor.errors import BackendError
 from anchor.lipsync.model.features import PROGRAM_HOP, log_mel
+from anchor.lipsync.model.gate import gate_for_clip
 from anchor.lipsync.model.net import AudioMouthNet
 from anchor.lipsync.track import CLOSE, JAW, MouthTrack
-from anchor.lipsync.visemes import VISEME_NAMES
+from anchor.lipsync.visemes import SILENCE, VISEME_NAMES
 from anchor.timebase import frames_for_samples, samples_per_frame
 
 DEFAULT_WEIGHTS = Path(__file__).with_name("audio_to_mouth.pt")
 _PP = VISEME_NAMES.index("PP")
+SIL_INDEX = VISEME_NAMES.index(SILENCE)
 _RES = 160  # program samples per sub-step when pooling feature frames onto video frames
 _LO = np.array([0.0, -1.0, 0.0, 0.0], np.float32)
 _HI = np.array([1.0, 1.0, 1.0, 1.0], np.float32)
@@ -97,20 +100,26 @@ class AudioMouthModel:
         p, probs = self.raw(pcm)
         return RawPrediction(pool_to_frames(p, pcm.size, fps), pool_to_frames(probs, pcm.size, fps))
 
-    def mouth_track(self, pcm: np.ndarray, fps: int) -> MouthTrack:
-        """The MouthTrack for 48 kHz mono int16 program audio."""
+    def mouth_track(self, pcm: np.ndarray, fps: int, *, gate: bool = True) -> MouthTrack:
+        """The MouthTrack for 48 kHz mono int16 program audio; `gate` shuts the mouth in silence."""
         if pcm.size == 0:
             return MouthTrack.silent(0, fps)
         pred = self.predict(pcm, fps)
-        return track_from_prediction(pred, fps)
+        g = gate_for_clip(pcm, pred.probs[:, SIL_INDEX], fps, self.lookahead) if gate else None
+        return track_from_prediction(pred, fps, g)
 
 
-def track_from_prediction(pred: RawPrediction, fps: int) -> MouthTrack:
+def track_from_prediction(pred: RawPrediction, fps: int, gate: np.ndarray | None = None) -> MouthTrack:
     """Clamp the parameters and label frames; frames whose likeliest viseme is PP are shut,
-    as the timing path shuts bilabials."""
+    as the timing path shuts bilabials. `gate` (0..1 per frame) scales the mouth towards the
+    relaxed closed one; fully gated frames are labelled silence."""
     params = np.clip(pred.params, _LO, _HI).astype(np.float32)
     best = pred.probs.argmax(axis=1)
     shut = best == _PP
     params[shut, CLOSE] = 1.0
     params[shut, JAW] = np.minimum(params[shut, JAW], 0.08)
-    return MouthTrack(fps, params, tuple(VISEME_NAMES[i] for i in best))
+    labels = [VISEME_NAMES[i] for i in best]
+    if gate is not None:
+        params *= gate[:, None]
+        labels = [SILENCE if g <= 0.0 else v for v, g in zip(labels, gate)]
+    return MouthTrack(fps, params, tuple(labels))

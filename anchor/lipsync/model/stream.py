@@ -5,7 +5,9 @@ that are now certain; `flush()` ends the stream and returns the rest. The frames
 `AudioMouthModel.mouth_track` gives for the whole clip (the features of a frame only need
 its own 25 ms window, and the network is causal), and a frame comes out once the audio has
 reached its end plus the model's look-ahead and one feature window: 80 + 25 ms for the
-committed model, plus the wait for the frame's own 40 ms to arrive.
+committed model, plus the wait for the frame's own 40 ms to arrive. The silence gate
+(`gate.py`) runs frame by frame on the same levels and silence probabilities, so it gates
+exactly as whole-clip inference does at no extra latency.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import torch
 
 from anchor.errors import InputError
 from anchor.lipsync.model.features import N_MELS, PROGRAM_HOP, log_mel
-from anchor.lipsync.model.infer import AudioMouthModel, RawPrediction, track_from_prediction
+from anchor.lipsync.model.gate import SilenceGate, first_hop, frame_levels, hop_levels
+from anchor.lipsync.model.infer import SIL_INDEX, AudioMouthModel, RawPrediction, track_from_prediction
 from anchor.lipsync.track import MouthTrack
 from anchor.timebase import frames_for_samples, samples_per_frame
 
@@ -27,7 +30,7 @@ _MARGIN = PROGRAM_HOP  # extra audio each side, so resampling edges never reach 
 class MouthStream:
     """Streaming wrapper around an `AudioMouthModel` for one continuous stream of audio."""
 
-    def __init__(self, model: AudioMouthModel, fps: int = 25) -> None:
+    def __init__(self, model: AudioMouthModel, fps: int = 25, *, gate: bool = True) -> None:
         self.model = model
         self.fps = fps
         self.spf = samples_per_frame(fps)
@@ -47,6 +50,10 @@ class MouthStream:
         self._out0 = 0
         self._emitted = 0
         self._closed = False
+        self._gate = SilenceGate(fps) if gate else None
+        self._hops = np.zeros(0)  # levels of whole 10 ms hops from absolute hop self._hops0
+        self._hops0 = 0
+        self._hop_tail = np.zeros(0, np.int16)  # received samples not yet a whole hop
 
     @property
     def latency_samples(self) -> int:
@@ -62,6 +69,7 @@ class MouthStream:
             raise InputError("push 1-D int16 program audio (48 kHz mono)", field="pcm")
         self._audio = np.concatenate([self._audio, pcm])
         self._received += pcm.size
+        self._add_hops(pcm)
         ready_feats = max(0, (self._received - _WINDOW_SAMPLES - _MARGIN) // PROGRAM_HOP + 1)
         return self._advance(ready_feats)
 
@@ -71,10 +79,20 @@ class MouthStream:
             return MouthTrack.silent(0, self.fps)
         self._closed = True
         total = self._received
+        if self._hop_tail.size:  # the last part-hop, zero-padded as whole-clip levels are
+            self._hops = np.concatenate([self._hops, hop_levels(self._hop_tail)])
+            self._hop_tail = self._hop_tail[:0]
         pad = self.model.lookahead * PROGRAM_HOP + _WINDOW_SAMPLES + 2 * _MARGIN
         self._audio = np.concatenate([self._audio, np.zeros(pad, np.int16)])
         n_feats = -(-total // PROGRAM_HOP) + self.model.lookahead
         return self._advance(n_feats, total=total)
+
+    def _add_hops(self, pcm: np.ndarray) -> None:
+        tail = np.concatenate([self._hop_tail, pcm])
+        whole = tail.size - tail.size % PROGRAM_HOP
+        if whole:
+            self._hops = np.concatenate([self._hops, hop_levels(tail[:whole])])
+        self._hop_tail = tail[whole:]
 
     # -- the three stages: features, network, frames ------------------------------------
 
@@ -133,9 +151,15 @@ class MouthStream:
         subs = np.minimum(subs, len(self._params) - 1)  # the clip's tail repeats its last output
         params = self._params[subs].reshape(n_frames - self._emitted, per_frame, 4).mean(axis=1)
         probs = self._probs[subs].reshape(n_frames - self._emitted, per_frame, -1).mean(axis=1)
+        gate = None
+        if self._gate is not None:
+            own, ahead = frame_levels(self._hops, self._emitted, n_frames, self.fps, self.model.lookahead, self._hops0)
+            gate = self._gate.run(own, ahead, probs[:, SIL_INDEX])
+            keep = first_hop(n_frames, self.fps) - self._hops0
+            self._hops, self._hops0 = self._hops[keep:], self._hops0 + keep
         self._emitted = n_frames
         drop = max(0, (n_frames * per_frame) // 3 - self._out0)
         drop = min(drop, max(0, len(self._params) - 1))
         self._params, self._probs = self._params[drop:], self._probs[drop:]
         self._out0 += drop
-        return track_from_prediction(RawPrediction(params, probs), self.fps)
+        return track_from_prediction(RawPrediction(params, probs), self.fps, gate)
