@@ -17,7 +17,7 @@ api_harness = importlib.util.module_from_spec(_spec)
 sys.modules["api_harness"] = api_harness
 _spec.loader.exec_module(api_harness)
 
-ApiServer, free_port, write_config = api_harness.ApiServer, api_harness.free_port, api_harness.write_config
+ApiServer, write_config = api_harness.ApiServer, api_harness.write_config
 
 KEYS, WEBHOOK_SECRET = api_harness.KEYS, api_harness.WEBHOOK_SECRET
 
@@ -29,11 +29,9 @@ def api_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def server(api_dir: Path) -> Iterator[ApiServer]:
-    port = free_port()
     config = write_config(
         api_dir / "config.yaml",
         {
-            "port": port,
             "storage_dir": str(api_dir / "storage"),
             "keys": KEYS,
             "admin_keys": ["admin"],
@@ -52,7 +50,7 @@ def server(api_dir: Path) -> Iterator[ApiServer]:
         },
         avatars_dir=str(api_dir / "avatars"),
     )
-    srv = ApiServer(config, port, api_dir / "serve.log")
+    srv = ApiServer(config, api_dir / "serve.log")
     yield srv
     srv.proc.stop()
 

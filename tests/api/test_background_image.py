@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from api_harness import ApiServer, Proc, RedisServer, anchor_cmd, free_port, wait_job, write_config
+from api_harness import ApiServer, Proc, RedisServer, anchor_cmd, wait_job, write_config
 from PIL import Image
 
 from anchor.studio.backdrop import background_from_image, decode_background_image
@@ -190,17 +190,15 @@ def test_bad_background_images_are_refused_and_store_nothing(alice, server) -> N
 )
 def test_distributed_worker_renders_the_uploaded_background(tmp_path: Path) -> None:
     redis_server = RedisServer(tmp_path)
-    port = free_port()
     api = {
-        "port": port,
         "mode": "distributed",
         "storage_dir": str(tmp_path / "shared"),
         "redis_url": redis_server.url,
         "redis_namespace": "anchor-bg",
     }
     config = write_config(tmp_path / "c.yaml", api)
+    srv = ApiServer(config, tmp_path / "serve.log")  # first: it writes its port into the config
     worker = Proc(anchor_cmd("worker", "-c", str(config)), tmp_path / "worker.log")
-    srv = ApiServer(config, port, tmp_path / "serve.log")
     try:
         with srv.client() as c:
             r = post(c, encode(split_picture()), text="Good evening from another process.")

@@ -21,7 +21,7 @@ from anchor.program.pipeline import Pipeline
 from streaming.clock import SystemClock
 from streaming.frames import AudioChunk, VideoFrame
 from streaming.outputs import OutputStatus, StateCallback
-from tests.helpers import free_port, wait_until
+from tests.helpers import wait_until
 
 KEY = "test-key-123"
 
@@ -52,10 +52,9 @@ def api(settings: Settings, tmp_path: Path) -> Iterator[tuple[httpx.Client, Chan
         Pipeline(settings), queue, AvatarStore(BUILTIN_AVATARS).load("default"),
         [NullSink()], SystemClock(), width=320, height=180,
     )  # fmt: skip
-    port = free_port()
-    with channel, ApiServer(channel_app(channel, KEY), "127.0.0.1", port):
+    with channel, ApiServer(channel_app(channel, KEY), "127.0.0.1", 0) as server:
         with httpx.Client(
-            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {KEY}"}, timeout=10
+            base_url=f"http://127.0.0.1:{server.port}", headers={"Authorization": f"Bearer {KEY}"}, timeout=10
         ) as c:
             yield c, channel
     queue.close()

@@ -161,7 +161,6 @@ def test_outputs_are_added_stopped_started_and_removed_while_on_air(
 
     from anchor.api.channel import channel_app
     from anchor.api.server import ApiServer
-    from tests.helpers import free_port
 
     queue = ScriptQueue(tmp_path / "q.db")
     channel = Channel(
@@ -173,12 +172,11 @@ def test_outputs_are_added_stopped_started_and_removed_while_on_air(
         width=320,
         height=180,
     )
-    port = free_port()
     secret_url = rtmp_server.url("added") + "-secretkey"
     with (
         channel,
-        ApiServer(channel_app(channel), "127.0.0.1", port),
-        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
+        ApiServer(channel_app(channel), "127.0.0.1", 0) as api,  # port 0: the system picks, the server reports
+        httpx.Client(base_url=f"http://127.0.0.1:{api.port}", timeout=10) as client,
     ):
         assert client.get("/outputs").json() == {"outputs": []}
         r = client.post("/outputs", json={"url": secret_url, "video_bitrate": "300k", "preset": "ultrafast"})
