@@ -4,13 +4,11 @@ anchor on top) in embedded and distributed mode; bad uploads refused with nothin
 from __future__ import annotations
 
 import io
-import shutil
 import wave
 from pathlib import Path
 
 import httpx
 import numpy as np
-import pytest
 from api_harness import ApiServer, Proc, RedisServer, anchor_cmd, wait_job, write_config
 from PIL import Image
 
@@ -185,9 +183,6 @@ def test_bad_background_images_are_refused_and_store_nothing(alice, server) -> N
     assert job_files(server) == before
 
 
-@pytest.mark.skipif(
-    shutil.which("redis-server") is None, reason="redis-server missing: run `bash scripts/setup.sh` as root"
-)
 def test_distributed_worker_renders_the_uploaded_background(tmp_path: Path) -> None:
     redis_server = RedisServer(tmp_path)
     api = {

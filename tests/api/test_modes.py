@@ -3,11 +3,9 @@ with a real redis-server and two `anchor worker` processes, one of them SIGKILLe
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import httpx
-import pytest
 from api_harness import (
     LONG_TEXT,
     ApiServer,
@@ -46,9 +44,6 @@ def test_embedded_restart_requeues_the_job_that_was_running(tmp_path: Path) -> N
     assert not list(job_dir.glob("*.part"))
 
 
-@pytest.mark.skipif(
-    shutil.which("redis-server") is None, reason="redis-server missing: run `bash scripts/setup.sh` as root"
-)
 def test_distributed_ten_jobs_complete_and_a_killed_workers_job_runs_again(tmp_path: Path) -> None:
     redis_server = RedisServer(tmp_path)
     config = write_config(

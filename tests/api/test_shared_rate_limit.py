@@ -4,7 +4,6 @@ without Redis, job creation answers 503 instead of skipping the limit."""
 from __future__ import annotations
 
 import secrets
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,10 +15,6 @@ from anchor.api.auth import RateLimiter, RedisRateLimiter, make_rate_limiter
 from anchor.api.errors import ApiError
 from anchor.config import ApiSettings
 from tests.helpers import free_port
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("redis-server") is None, reason="redis-server missing: run `bash scripts/setup.sh` as root"
-)
 
 SLOW_REFILL = 0.6  # per minute: one token back every 100 s, so none comes back during a test
 
