@@ -55,6 +55,31 @@ def server(api_dir: Path) -> Iterator[ApiServer]:
     srv.proc.stop()
 
 
+SLOW_REFILL, SMALL_BURST = 0.6, 5  # one token back per 100 s: none comes back during a test
+
+
+@pytest.fixture(scope="session")
+def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """A second embedded server whose rate limit is small and refills slowly, so a test can spend
+    a key's burst and know exactly which request is refused (the main server's refill is fast, so
+    that the suite's own requests never hit it, and what a burst of requests gets depends on speed)."""
+    folder = tmp_path_factory.mktemp("api-limited")
+    config = write_config(
+        folder / "config.yaml",
+        {
+            "storage_dir": str(folder / "storage"),
+            "keys": KEYS,
+            "workers": 1,
+            "rate_limit_per_minute": SLOW_REFILL,
+            "rate_limit_burst": SMALL_BURST,
+        },
+        avatars_dir=str(folder / "avatars"),
+    )
+    srv = ApiServer(config, folder / "serve.log")
+    yield srv
+    srv.proc.stop()
+
+
 @pytest.fixture()
 def alice(server: ApiServer):
     with server.client(KEYS["alice"]) as c:
