@@ -4,6 +4,7 @@ anchor on top) in embedded and distributed mode; bad uploads refused with nothin
 from __future__ import annotations
 
 import io
+import uuid
 import wave
 from pathlib import Path
 
@@ -117,7 +118,7 @@ def test_transparent_pixels_become_black_and_exif_rotation_is_applied() -> None:
 
 def test_background_image_is_rendered_behind_the_anchor(alice, tmp_path: Path) -> None:
     image = encode(split_picture())
-    headers = {"Idempotency-Key": "backdrop-1"}
+    headers = {"Idempotency-Key": f"backdrop-{uuid.uuid4()}"}  # unique: the session's server keeps keys
     r = post(alice, image, text="Good evening, in front of a picture.", headers=headers)
     assert r.status_code == 202, r.text
     job = r.json()
@@ -147,11 +148,9 @@ def test_jpeg_background_works_together_with_an_audio_upload(alice, tmp_path: Pa
     request = r.json()["request"]
     assert request["background_image_file"] == "background.jpg" and request["audio_file"] == "input.wav"
     done = wait_job(alice, r.json()["id"])[0]
-    if done["state"] == "completed":
-        assert abs(done["duration_s"] - 1.0) < 0.1, "as long as the uploaded speech"
-        assert_backdrop_with_presenter(middle_frame(alice, done, tmp_path))
-    else:  # e.g. no audio-to-mouth weights on this machine: reported, never about the picture
-        assert done["state"] == "failed" and "background" not in done["error"]["message"], done
+    assert done["state"] == "completed", done  # the audio-to-mouth weights ship in the package
+    assert abs(done["duration_s"] - 1.0) < 0.1, "as long as the uploaded speech"
+    assert_backdrop_with_presenter(middle_frame(alice, done, tmp_path))
 
 
 def test_bad_background_images_are_refused_and_store_nothing(alice, server) -> None:

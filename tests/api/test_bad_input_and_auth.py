@@ -145,7 +145,8 @@ def test_audio_uploads_are_checked_by_content(alice) -> None:
 
 @pytest.fixture(scope="module")
 def portrait() -> bytes:
-    cbook = pytest.importorskip("matplotlib.cbook")
+    from matplotlib import cbook  # a test dependency (pip install -e ".[test]")
+
     return Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).read_bytes()
 
 
