@@ -142,8 +142,17 @@ def test_line_breaking_latin_keeps_words_chinese_respects_punctuation() -> None:
 
 
 def test_presenter_shot_keeps_its_old_interface() -> None:
-    shot = PresenterShot(640, 360, Placement(1.0, 200, 60), (240, 300))
+    x, y = 200, 60
+    shot = PresenterShot(640, 360, Placement(1.0, x, y), (240, 300))
     shot.set_rest(fake_anchor())
-    frame = shot.compose(fake_anchor(mouth_open=1.0))
-    assert frame.shape == (360, 640, 3)
-    assert shot.compose(fake_anchor()).shape == (360, 640, 3)
+    speaking = shot.compose(fake_anchor(mouth_open=1.0))
+    still = shot.compose(fake_anchor())
+    assert speaking.shape == still.shape == (360, 640, 3)
+    # the anchor layer is drawn at the placement: its face colour at the face centre, backdrop beside it
+    assert np.abs(still[y + 110, x + 120].astype(int) - (220, 180, 150)).max() <= 3
+    assert np.abs(still[y + 110, x + 10].astype(int) - (220, 180, 150)).max() > 40
+    # and only the mouth changes between an open and a closed mouth, inside the layer's mouth rect
+    rows, cols = np.nonzero(np.any(speaking != still, axis=2))
+    assert rows.size > 100
+    assert MOUTH.y0 + y <= rows.min() and rows.max() < MOUTH.y1 + y
+    assert MOUTH.x0 + x <= cols.min() and cols.max() < MOUTH.x1 + x
