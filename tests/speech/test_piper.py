@@ -68,7 +68,10 @@ def test_phoneme_timings_follow_the_audio(piper: PiperBackend) -> None:
 def test_rate_scales_the_durations(piper: PiperBackend) -> None:
     slow = piper.synthesize("The weather is fine today.", rate=110)
     fast = piper.synthesize("The weather is fine today.", rate=220)
-    assert slow.n_samples > 1.6 * fast.n_samples
+    # half the rate, about twice as long: the voice's duration noise (noise_w) moves each length by a
+    # few per cent between runs and the edge pauses do not scale, so the ratio is ~1.6-1.75, not 2;
+    # an ignored rate would give ~1.0
+    assert slow.n_samples > 1.4 * fast.n_samples
 
 
 def test_refusals(piper: PiperBackend) -> None:
