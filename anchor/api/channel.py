@@ -297,7 +297,9 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
         """The RTMP outputs (stream keys never shown), each enabled or stopped, with its state."""
         return {"outputs": [asdict(o) for o in channel.output_set.list()]}
 
-    @guarded.post("/outputs", status_code=201, summary="Push to another RTMP URL", responses=error_responses(422))
+    @guarded.post(
+        "/outputs", status_code=201, summary="Push to another RTMP URL", responses=error_responses(400, 413, 415, 422)
+    )
     def add_output(body: OutputConfig) -> dict[str, Any]:
         """Start pushing to another rtmp:// URL (lasts until the channel stops; the channel file is permanent)."""
         return asdict(channel.output_set.add(body))

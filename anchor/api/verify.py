@@ -10,14 +10,16 @@ from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from anchor.api.auth import require_key
-from anchor.api.errors import ApiError
+from anchor.api.errors import ApiError, error_responses
 from anchor.errors import InputError
 
 router = APIRouter(tags=["provenance"], dependencies=[Depends(require_key)])
 CHUNK = 1 << 20
 
 
-@router.post("/v1/verify", summary="Check a video's C2PA manifest and watermark")
+@router.post(
+    "/v1/verify", summary="Check a video's C2PA manifest and watermark", responses=error_responses(400, 401, 413, 422)
+)
 async def verify_upload(
     request: Request,
     file: UploadFile = File(..., description="The MP4 to check."),
