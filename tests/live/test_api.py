@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -148,16 +147,19 @@ def test_pause_holds_the_queue_and_resume_releases_it(api) -> None:
     client, channel = api
     assert client.post("/pause").json() == {"paused": True}
     item = client.post("/queue", json={"text": "Held."}).json()
-    time.sleep(0.8)
-    assert client.get(f"/queue/{item['id']}").json()["state"] in ("queued", "preparing", "ready")
+    # prepared while paused; then a second of program frames, each of which would have put it on air
+    wait_until(lambda: client.get(f"/queue/{item['id']}").json()["state"] == "ready")
+    frames = channel.pacer.frames_sent
+    wait_until(lambda: channel.pacer.frames_sent >= frames + 25)
+    assert client.get(f"/queue/{item['id']}").json()["state"] == "ready"
     assert client.get("/now-playing").json()["paused"] is True
     client.post("/resume")
     wait_until(lambda: client.get(f"/queue/{item['id']}").json()["state"] == "played")
 
 
 def test_metrics_expose_the_channel_counters(api) -> None:
-    client, _ = api
-    time.sleep(0.3)
+    client, channel = api
+    wait_until(lambda: channel.pacer.frames_sent > 0)
     text = client.get("/metrics").text
     for name in (
         "anchor_frames_sent_total", "anchor_late_frames_total", "anchor_dropped_frames_total",
