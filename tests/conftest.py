@@ -13,6 +13,15 @@ from anchor.program.pipeline import Pipeline
 from tests.streaming.nginx_rtmp import NginxMissing, NginxRtmp
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """Print the shuffle seed even with -q (pytest-randomly prints it only in the header)."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if seed is not None and config.pluginmanager.has_plugin("randomly"):
+        terminalreporter.write_line(
+            f"test order shuffled by pytest-randomly: rerun it with -p randomly --randomly-seed={seed}"
+        )
+
+
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The default settings, with signing keys, the content index and as-run logs in a temporary

@@ -71,7 +71,8 @@ def test_say_refusals_exit_non_zero_with_a_message(args: list[str], message: str
 
 
 def test_avatar_add_list_and_use(tmp_path: Path) -> None:
-    cbook = pytest.importorskip("matplotlib.cbook")
+    from matplotlib import cbook  # a test dependency (pip install -e ".[test]"): the portrait ships with it
+
     photo = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
     p = run("avatar", "add", "maria", str(photo), "--source", "test", "--licence", "public domain", cwd=tmp_path)
     assert p.returncode == 0, p.stderr

@@ -298,7 +298,7 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
         return {"outputs": [asdict(o) for o in channel.output_set.list()]}
 
     @guarded.post(
-        "/outputs", status_code=201, summary="Push to another RTMP URL", responses=error_responses(400, 413, 422)
+        "/outputs", status_code=201, summary="Push to another RTMP URL", responses=error_responses(400, 413, 415, 422)
     )
     def add_output(body: OutputConfig) -> dict[str, Any]:
         """Start pushing to another rtmp:// URL (lasts until the channel stops; the channel file is permanent)."""

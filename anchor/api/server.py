@@ -49,6 +49,13 @@ class ApiServer:
             time.sleep(0.02)
         return self
 
+    @property
+    def port(self) -> int:
+        """The port the server listens on (the one the system chose when asked for port 0); after start()."""
+        if not self.server.started:
+            raise RuntimeError("the server has not started")
+        return int(self.server.servers[0].sockets[0].getsockname()[1])
+
     def stop(self) -> None:
         self.server.should_exit = True
         self._thread.join(timeout=10)

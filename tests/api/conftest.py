@@ -17,7 +17,7 @@ api_harness = importlib.util.module_from_spec(_spec)
 sys.modules["api_harness"] = api_harness
 _spec.loader.exec_module(api_harness)
 
-ApiServer, free_port, write_config = api_harness.ApiServer, api_harness.free_port, api_harness.write_config
+ApiServer, write_config = api_harness.ApiServer, api_harness.write_config
 
 KEYS, WEBHOOK_SECRET = api_harness.KEYS, api_harness.WEBHOOK_SECRET
 
@@ -29,11 +29,9 @@ def api_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def server(api_dir: Path) -> Iterator[ApiServer]:
-    port = free_port()
     config = write_config(
         api_dir / "config.yaml",
         {
-            "port": port,
             "storage_dir": str(api_dir / "storage"),
             "keys": KEYS,
             "admin_keys": ["admin"],
@@ -52,7 +50,32 @@ def server(api_dir: Path) -> Iterator[ApiServer]:
         },
         avatars_dir=str(api_dir / "avatars"),
     )
-    srv = ApiServer(config, port, api_dir / "serve.log")
+    srv = ApiServer(config, api_dir / "serve.log")
+    yield srv
+    srv.proc.stop()
+
+
+SLOW_REFILL, SMALL_BURST = 0.6, 5  # one token back per 100 s: none comes back during a test
+
+
+@pytest.fixture(scope="session")
+def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """A second embedded server whose rate limit is small and refills slowly, so a test can spend
+    a key's burst and know exactly which request is refused (the main server's refill is fast, so
+    that the suite's own requests never hit it, and what a burst of requests gets depends on speed)."""
+    folder = tmp_path_factory.mktemp("api-limited")
+    config = write_config(
+        folder / "config.yaml",
+        {
+            "storage_dir": str(folder / "storage"),
+            "keys": KEYS,
+            "workers": 1,
+            "rate_limit_per_minute": SLOW_REFILL,
+            "rate_limit_burst": SMALL_BURST,
+        },
+        avatars_dir=str(folder / "avatars"),
+    )
+    srv = ApiServer(config, folder / "serve.log")
     yield srv
     srv.proc.stop()
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.helpers import free_port
+from tests.helpers import PortTaken, start_on_free_port, wait_listening
 
 FINAL = {"completed", "failed", "cancelled"}
 KEYS = {"alice": "key-alice-1234", "bob": "key-bob-5678", "limited": "key-limited-0000", "admin": "key-admin-4321"}
@@ -32,6 +32,7 @@ class Proc:
 
     def __init__(self, args: list[str], log: Path) -> None:
         self.log = log
+        self._start = log.stat().st_size if log.exists() else 0  # this run's part of a shared log
         self._fh = open(log, "ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.p = subprocess.Popen(args, stdout=self._fh, stderr=subprocess.STDOUT, env=env)
@@ -60,7 +61,9 @@ class Proc:
         self._fh.close()
 
     def tail(self, n: int = 3000) -> str:
-        return self.log.read_text(errors="replace")[-n:]
+        with open(self.log, "rb") as f:
+            f.seek(self._start)
+            return f.read().decode(errors="replace")[-n:]
 
 
 def anchor_cmd(*args: str) -> list[str]:
@@ -68,23 +71,36 @@ def anchor_cmd(*args: str) -> list[str]:
 
 
 class ApiServer:
-    """`anchor serve -c config` on a free 127.0.0.1 port."""
+    """`anchor serve -c config` on a fresh 127.0.0.1 port (written into the config's api.port, so
+    the links it makes and `anchor worker`s started after it agree); another port when it was taken."""
 
-    def __init__(self, config: Path, port: int, log: Path, extra: tuple[str, ...] = ()) -> None:
-        self.config, self.port, self.url = config, port, f"http://127.0.0.1:{port}"
-        self.proc = Proc(anchor_cmd("serve", "-c", str(config), *extra), log)
+    def __init__(self, config: Path, log: Path, extra: tuple[str, ...] = ()) -> None:
+        self.config = config
+        self.port = start_on_free_port(lambda port: self._start(port, log, extra))
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def _start(self, port: int, log: Path, extra: tuple[str, ...]) -> int:
+        data = yaml.safe_load(self.config.read_text(encoding="utf-8"))
+        data.setdefault("api", {})["port"] = port
+        self.config.write_text(yaml.safe_dump(data), encoding="utf-8")
+        self.proc = Proc(anchor_cmd("serve", "-c", str(self.config), "--port", str(port), *extra), log)
+        try:
+            wait_listening(self.proc.pid, port, self.proc.alive, self.proc.tail, "anchor serve")
+        except (PortTaken, RuntimeError):
+            self.proc.kill()
+            raise
         deadline = time.monotonic() + 60
-        while True:
+        while True:  # listening, and answering
             try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
+                    return port
             except httpx.HTTPError:
                 pass
             if not self.proc.alive() or time.monotonic() > deadline:
                 out = self.proc.tail()
                 self.proc.kill()
                 raise RuntimeError(f"anchor serve did not come up:\n{out}")
-            time.sleep(0.2)
+            time.sleep(0.1)
 
     def client(self, key: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -92,34 +108,33 @@ class ApiServer:
 
 
 class RedisServer:
-    """redis-server on a free 127.0.0.1 port, no persistence, started and stopped by pid."""
+    """redis-server on a fresh 127.0.0.1 port, no persistence, started and stopped by pid.
+
+    With `port`, on that port (a restart of a server that went away; fails if it is taken)."""
 
     def __init__(self, workdir: Path, port: int | None = None) -> None:
         exe = shutil.which("redis-server")
         if exe is None:
-            raise FileNotFoundError("redis-server is not installed (bash scripts/setup.sh installs it as root)")
-        self.port = port or free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = Proc(
-            [
-                exe,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(workdir),
-            ],
-            workdir / "redis.log",
+            raise AssertionError(
+                "redis-server is not installed: apt-get install redis-server (bash scripts/setup.sh does it as root)"
+            )
+        self.port = (
+            self._start(exe, workdir, port) if port else start_on_free_port(lambda p: self._start(exe, workdir, p))
         )
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def _start(self, exe: str, workdir: Path, port: int) -> int:
+        args = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.proc = Proc([*args, "--dir", str(workdir)], workdir / "redis.log")
+        try:
+            wait_listening(self.proc.pid, port, self.proc.alive, self.proc.tail, "redis-server", timeout=15)
+        except (PortTaken, RuntimeError):
+            self.proc.kill()
+            raise
         import redis
 
         deadline = time.monotonic() + 15
-        client = redis.Redis(port=self.port)
+        client = redis.Redis(port=port)
         while True:
             try:
                 client.ping()
@@ -129,6 +144,7 @@ class RedisServer:
                     raise RuntimeError(self.proc.tail())
                 time.sleep(0.05)
         client.close()
+        return port
 
 
 def wait_job(

@@ -4,14 +4,13 @@ anchor on top) in embedded and distributed mode; bad uploads refused with nothin
 from __future__ import annotations
 
 import io
-import shutil
+import uuid
 import wave
 from pathlib import Path
 
 import httpx
 import numpy as np
-import pytest
-from api_harness import ApiServer, Proc, RedisServer, anchor_cmd, free_port, wait_job, write_config
+from api_harness import ApiServer, Proc, RedisServer, anchor_cmd, wait_job, write_config
 from PIL import Image
 
 from anchor.studio.backdrop import background_from_image, decode_background_image
@@ -119,7 +118,7 @@ def test_transparent_pixels_become_black_and_exif_rotation_is_applied() -> None:
 
 def test_background_image_is_rendered_behind_the_anchor(alice, tmp_path: Path) -> None:
     image = encode(split_picture())
-    headers = {"Idempotency-Key": "backdrop-1"}
+    headers = {"Idempotency-Key": f"backdrop-{uuid.uuid4()}"}  # unique: the session's server keeps keys
     r = post(alice, image, text="Good evening, in front of a picture.", headers=headers)
     assert r.status_code == 202, r.text
     job = r.json()
@@ -149,11 +148,9 @@ def test_jpeg_background_works_together_with_an_audio_upload(alice, tmp_path: Pa
     request = r.json()["request"]
     assert request["background_image_file"] == "background.jpg" and request["audio_file"] == "input.wav"
     done = wait_job(alice, r.json()["id"])[0]
-    if done["state"] == "completed":
-        assert abs(done["duration_s"] - 1.0) < 0.1, "as long as the uploaded speech"
-        assert_backdrop_with_presenter(middle_frame(alice, done, tmp_path))
-    else:  # e.g. no audio-to-mouth weights on this machine: reported, never about the picture
-        assert done["state"] == "failed" and "background" not in done["error"]["message"], done
+    assert done["state"] == "completed", done  # the audio-to-mouth weights ship in the package
+    assert abs(done["duration_s"] - 1.0) < 0.1, "as long as the uploaded speech"
+    assert_backdrop_with_presenter(middle_frame(alice, done, tmp_path))
 
 
 def test_bad_background_images_are_refused_and_store_nothing(alice, server) -> None:
@@ -185,22 +182,17 @@ def test_bad_background_images_are_refused_and_store_nothing(alice, server) -> N
     assert job_files(server) == before
 
 
-@pytest.mark.skipif(
-    shutil.which("redis-server") is None, reason="redis-server missing: run `bash scripts/setup.sh` as root"
-)
 def test_distributed_worker_renders_the_uploaded_background(tmp_path: Path) -> None:
     redis_server = RedisServer(tmp_path)
-    port = free_port()
     api = {
-        "port": port,
         "mode": "distributed",
         "storage_dir": str(tmp_path / "shared"),
         "redis_url": redis_server.url,
         "redis_namespace": "anchor-bg",
     }
     config = write_config(tmp_path / "c.yaml", api)
+    srv = ApiServer(config, tmp_path / "serve.log")  # first: it writes its port into the config
     worker = Proc(anchor_cmd("worker", "-c", str(config)), tmp_path / "worker.log")
-    srv = ApiServer(config, port, tmp_path / "serve.log")
     try:
         with srv.client() as c:
             r = post(c, encode(split_picture()), text="Good evening from another process.")

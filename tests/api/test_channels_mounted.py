@@ -5,17 +5,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from api_harness import KEYS, ApiServer, free_port, write_config
+from api_harness import KEYS, ApiServer, write_config
 
 
 def test_serve_runs_a_channel_under_v1_channels(tmp_path: Path) -> None:
-    port = free_port()
-    config = write_config(
-        tmp_path / "config.yaml", {"port": port, "storage_dir": str(tmp_path / "storage"), "keys": KEYS}
-    )
+    config = write_config(tmp_path / "config.yaml", {"storage_dir": str(tmp_path / "storage"), "keys": KEYS})
     channel = tmp_path / "ch.yaml"
     channel.write_text(f"name: newsroom\nwidth: 320\nheight: 180\nqueue_db: {tmp_path / 'q.db'}\noutputs: []\n")
-    server = ApiServer(config, port, tmp_path / "serve.log", extra=("--channel", str(channel)))
+    server = ApiServer(config, tmp_path / "serve.log", extra=("--channel", str(channel)))
     try:
         with server.client(KEYS["alice"]) as c, server.client() as anonymous:
             assert anonymous.get("/v1/channels/newsroom/queue").status_code == 401

@@ -3,18 +3,15 @@ with a real redis-server and two `anchor worker` processes, one of them SIGKILLe
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import httpx
-import pytest
 from api_harness import (
     LONG_TEXT,
     ApiServer,
     Proc,
     RedisServer,
     anchor_cmd,
-    free_port,
     wait_for,
     wait_job,
     write_config,
@@ -24,9 +21,8 @@ from streaming.probe import probe
 
 
 def test_embedded_restart_requeues_the_job_that_was_running(tmp_path: Path) -> None:
-    port = free_port()
-    config = write_config(tmp_path / "c.yaml", {"port": port, "storage_dir": str(tmp_path / "store"), "workers": 1})
-    srv = ApiServer(config, port, tmp_path / "serve1.log")
+    config = write_config(tmp_path / "c.yaml", {"storage_dir": str(tmp_path / "store"), "workers": 1})
+    srv = ApiServer(config, tmp_path / "serve1.log")
     try:
         with srv.client() as c:
             job = c.post("/v1/videos", json={"text": LONG_TEXT}).json()
@@ -36,7 +32,7 @@ def test_embedded_restart_requeues_the_job_that_was_running(tmp_path: Path) -> N
     job_dir = tmp_path / "store" / "jobs" / job["id"]
     left = list(job_dir.glob("*.part"))
     assert left, "the killed render left its temporary video behind"
-    srv = ApiServer(config, port, tmp_path / "serve2.log")
+    srv = ApiServer(config, tmp_path / "serve2.log")
     try:
         assert not any(p.exists() for p in left), "start-up swept the killed writer's .part"
         with srv.client() as c:
@@ -48,16 +44,11 @@ def test_embedded_restart_requeues_the_job_that_was_running(tmp_path: Path) -> N
     assert not list(job_dir.glob("*.part"))
 
 
-@pytest.mark.skipif(
-    shutil.which("redis-server") is None, reason="redis-server missing: run `bash scripts/setup.sh` as root"
-)
 def test_distributed_ten_jobs_complete_and_a_killed_workers_job_runs_again(tmp_path: Path) -> None:
     redis_server = RedisServer(tmp_path)
-    port = free_port()
     config = write_config(
         tmp_path / "c.yaml",
         {
-            "port": port,
             "mode": "distributed",
             "storage_dir": str(tmp_path / "shared"),
             "redis_url": redis_server.url,
@@ -66,8 +57,8 @@ def test_distributed_ten_jobs_complete_and_a_killed_workers_job_runs_again(tmp_p
             "maintenance_chance": 1.0,
         },
     )
+    srv = ApiServer(config, tmp_path / "serve.log")  # first: it writes its port into the config
     workers = [Proc(anchor_cmd("worker", "-c", str(config)), tmp_path / f"worker{i}.log") for i in range(2)]
-    srv = ApiServer(config, port, tmp_path / "serve.log")
     try:
         with srv.client() as c:
             long_job = c.post("/v1/videos", json={"text": LONG_TEXT}).json()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from api_harness import ApiServer, RedisServer, free_port, wait_for, write_config
+from api_harness import ApiServer, RedisServer, wait_for, write_config
 
 KEY = "outage-key-1"
 
@@ -74,12 +74,11 @@ def fill(disk: Path) -> Path:
 
 def test_a_full_disk_is_a_json_503_and_deleting_a_video_frees_room(tmp_path: Path) -> None:
     with small_disk(tmp_path / "disk", 12) as disk:
-        port = free_port()
         config = write_config(
             tmp_path / "c.yaml",
-            {"port": port, "storage_dir": str(disk / "storage"), "keys": {"k": KEY}, "workers": 1, "min_free_mb": 1},
+            {"storage_dir": str(disk / "storage"), "keys": {"k": KEY}, "workers": 1, "min_free_mb": 1},
         )
-        srv = ApiServer(config, port, tmp_path / "serve.log")
+        srv = ApiServer(config, tmp_path / "serve.log")
         try:
             with srv.client(KEY) as c:
                 big = c.post("/v1/videos", files={"audio": ("a.wav", speech_like_wav(16), "audio/wav")})  # 1.5 MB
@@ -115,11 +114,9 @@ def test_a_full_disk_is_a_json_503_and_deleting_a_video_frees_room(tmp_path: Pat
 
 def test_redis_hanging_then_gone_then_back_is_503_json_and_recovers(tmp_path: Path) -> None:
     redis_server = RedisServer(tmp_path)
-    port = free_port()
     config = write_config(
         tmp_path / "c.yaml",
         {
-            "port": port,
             "mode": "distributed",
             "storage_dir": str(tmp_path / "shared"),
             "redis_url": redis_server.url,
@@ -127,7 +124,7 @@ def test_redis_hanging_then_gone_then_back_is_503_json_and_recovers(tmp_path: Pa
             "keys": {"k": KEY},
         },
     )
-    srv = ApiServer(config, port, tmp_path / "serve.log")
+    srv = ApiServer(config, tmp_path / "serve.log")
     try:
         with srv.client(KEY) as c:
             job = c.post("/v1/videos", json={"text": "Queued before the outage."}).json()  # no worker: stays queued
@@ -162,18 +159,16 @@ def test_redis_hanging_then_gone_then_back_is_503_json_and_recovers(tmp_path: Pa
 
 
 def test_idempotent_replays_are_not_charged_to_the_rate_limit(tmp_path: Path) -> None:
-    port = free_port()
     config = write_config(
         tmp_path / "c.yaml",
         {
-            "port": port,
             "storage_dir": str(tmp_path / "store"),
             "keys": {"k": KEY},
             "rate_limit_per_minute": 1,
             "rate_limit_burst": 2,
         },
     )
-    srv = ApiServer(config, port, tmp_path / "serve.log")
+    srv = ApiServer(config, tmp_path / "serve.log")
     try:
         with srv.client(KEY) as c:
             body = {"text": "One bulletin, asked for many times.", "captions": False}

@@ -38,7 +38,6 @@ from anchor.live.store import ScriptQueue
 from anchor.program.pipeline import Pipeline
 from streaming.clock import SystemClock
 from streaming.webrtc import WebRtcBroadcaster
-from tests.helpers import free_port
 
 HERE = Path(__file__).resolve().parent
 KEY = "schemathesis-key-1"
@@ -79,9 +78,8 @@ def job_api(settings: Settings, tmp_path: Path) -> Iterator[str]:
         settings.model_copy(update={"api": api, "avatars_dir": tmp_path / "avatars"}),
         backend=quiet_backend(tmp_path / "storage"),
     )
-    port = free_port()
-    with ApiServer(app, "127.0.0.1", port, lifespan=True):
-        yield f"http://127.0.0.1:{port}"
+    with ApiServer(app, "127.0.0.1", 0, lifespan=True) as server:
+        yield f"http://127.0.0.1:{server.port}"
 
 
 @pytest.fixture
@@ -95,9 +93,8 @@ def channel_api(settings: Settings, tmp_path: Path) -> Iterator[str]:
     viewing = ViewingPolicy.build(
         "fuzzed", "token", KeyRing({"control": KEY}), turn=TurnRest(["turn:127.0.0.1:3478"], "turn-secret", 600)
     )
-    port = free_port()
-    with ApiServer(channel_app(channel, KEY, broadcaster, viewing), "127.0.0.1", port):
-        yield f"http://127.0.0.1:{port}"
+    with ApiServer(channel_app(channel, KEY, broadcaster, viewing), "127.0.0.1", 0) as server:
+        yield f"http://127.0.0.1:{server.port}"
     queue.close()
 
 

@@ -4,21 +4,17 @@ without Redis, job creation answers 503 instead of skipping the limit."""
 from __future__ import annotations
 
 import secrets
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
-from api_harness import KEYS, ApiServer, RedisServer, free_port, write_config
+from api_harness import KEYS, ApiServer, RedisServer, write_config
 
 from anchor.api.auth import RateLimiter, RedisRateLimiter, make_rate_limiter
 from anchor.api.errors import ApiError
 from anchor.config import ApiSettings
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("redis-server") is None, reason="redis-server missing: run `bash scripts/setup.sh` as root"
-)
+from tests.helpers import free_port
 
 SLOW_REFILL = 0.6  # per minute: one token back every 100 s, so none comes back during a test
 
@@ -74,14 +70,12 @@ def test_unreachable_redis_refuses_with_503() -> None:
 def test_two_api_processes_share_the_limit_and_answer_503_without_redis(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    ports = [free_port(), free_port()]
     servers: list[ApiServer] = []
     try:
-        for i, port in enumerate(ports):
+        for i in range(2):
             config = write_config(
                 tmp_path / f"c{i}.yaml",
                 {
-                    "port": port,
                     "mode": "distributed",
                     "storage_dir": str(tmp_path / "shared"),
                     "redis_url": redis_server.url,
@@ -91,7 +85,7 @@ def test_two_api_processes_share_the_limit_and_answer_503_without_redis(
                     "rate_limit_burst": 4,
                 },
             )
-            servers.append(ApiServer(config, port, tmp_path / f"serve{i}.log"))
+            servers.append(ApiServer(config, tmp_path / f"serve{i}.log"))
         clients = [s.client(KEYS["limited"]) for s in servers]
         # an empty text passes the limiter and is then refused (422): nothing is queued
         codes = [c.post("/v1/videos", json={"text": ""}).status_code for _ in range(4) for c in clients]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import uuid
 from pathlib import Path
 
 import pytest
-from api_harness import LONG_TEXT, WEBHOOK_SECRET, wait_for, wait_job
+from api_harness import LONG_TEXT, WEBHOOK_SECRET, HookReceiver, wait_for, wait_job
 
 from anchor.jobs.webhooks import SIGNATURE_HEADER, verify_signature
 from streaming.probe import probe
@@ -82,38 +81,22 @@ def test_download_supports_range_requests(alice) -> None:
     assert r.status_code == 416
 
 
-class _Hooks(BaseHTTPRequestHandler):
-    received: list[tuple[dict[str, str], bytes]] = []
-    fail_first = 1
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append((dict(self.headers), body))
-        status = 500 if len(type(self).received) <= type(self).fail_first else 200
-        self.send_response(status)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_webhook_is_signed_retried_and_visible_by_polling(alice) -> None:
-    hooks = ThreadingHTTPServer(("127.0.0.1", 0), _Hooks)
-    threading.Thread(target=hooks.serve_forever, daemon=True).start()
+    hooks = HookReceiver(fail_first=1)  # its own record of requests: nothing left from another test or run
     try:
-        url = f"http://127.0.0.1:{hooks.server_address[1]}/hook"
-        job = create(alice, {"text": "Webhook test.", "callback_url": url})
+        job = create(alice, {"text": "Webhook test.", "callback_url": hooks.url()})
         wait_job(alice, job["id"])
         polled = wait_for(
             lambda: (j := alice.get(f"/v1/videos/{job['id']}").json())["webhook"]["delivered"] and j, what="delivery"
         )
     finally:
-        hooks.shutdown()
-    assert len(_Hooks.received) == 2, "the first attempt got HTTP 500, the retry got 200"
-    for headers, body in _Hooks.received:
+        hooks.close()
+    received = hooks.to("/hook")
+    assert len(received) == 2, "the first attempt got HTTP 500, the retry got 200"
+    for headers, body in received:
         assert verify_signature(WEBHOOK_SECRET, body, headers[SIGNATURE_HEADER])
         assert not verify_signature("wrong-secret", body, headers[SIGNATURE_HEADER])
-    event = json.loads(_Hooks.received[-1][1])
+    event = json.loads(received[-1][1])
     assert event["type"] == "video.completed"
     assert event["data"]["id"] == job["id"] and event["data"]["state"] == "completed"
     assert event["data"]["links"]["video"].endswith(f"/v1/videos/{job['id']}/video.mp4")
@@ -122,16 +105,18 @@ def test_webhook_is_signed_retried_and_visible_by_polling(alice) -> None:
 
 def test_idempotency_key_returns_the_same_job(alice, bob) -> None:
     body = {"text": "Idempotent hello."}
-    first = alice.post("/v1/videos", json=body, headers={"Idempotency-Key": "abc-1"})
-    again = alice.post("/v1/videos", json=body, headers={"Idempotency-Key": "abc-1"})
+    key = f"hello-{uuid.uuid4()}"  # unique: the session's server remembers keys across tests and reruns
+    listed = alice.get("/v1/videos", params={"limit": 1}).json()["total"]
+    first = alice.post("/v1/videos", json=body, headers={"Idempotency-Key": key})
+    again = alice.post("/v1/videos", json=body, headers={"Idempotency-Key": key})
     assert first.status_code == 202 and again.status_code == 200
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
-    other = alice.post("/v1/videos", json={"text": "Something else."}, headers={"Idempotency-Key": "abc-1"})
+    other = alice.post("/v1/videos", json={"text": "Something else."}, headers={"Idempotency-Key": key})
     assert other.status_code == 409 and other.json()["error"]["field"] == "Idempotency-Key"
-    theirs = bob.post("/v1/videos", json=body, headers={"Idempotency-Key": "abc-1"})
+    theirs = bob.post("/v1/videos", json=body, headers={"Idempotency-Key": key})
     assert theirs.status_code == 202 and theirs.json()["id"] != first.json()["id"], "keys are per API key"
-    assert alice.get("/v1/videos", params={"limit": 100}).json()["total"] >= 1
+    assert alice.get("/v1/videos", params={"limit": 1}).json()["total"] == listed + 1, "one job for three posts"
     wait_job(alice, first.json()["id"])
     wait_job(bob, theirs.json()["id"])
 

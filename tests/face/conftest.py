@@ -23,7 +23,8 @@ def analyzer() -> Iterator[FaceAnalyzer]:
 @pytest.fixture(scope="session")
 def portrait_path() -> Path:
     """Grace Hopper (US Navy photo, public domain) as shipped by matplotlib: 512x600 JPEG, one frontal face."""
-    cbook = pytest.importorskip("matplotlib.cbook")
+    from matplotlib import cbook  # a test dependency (pip install -e ".[test]")
+
     return Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
 
 

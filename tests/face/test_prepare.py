@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
@@ -14,6 +15,8 @@ from anchor.errors import InputError
 from anchor.face.avatar import AvatarPack, load_pack
 from anchor.face.detect import FaceAnalyzer, inner_lip_gap
 from anchor.face.prepare import prepare_avatar
+
+IMPORTED = datetime.now(UTC)  # before any pack of this module is made
 
 LICENCE_FIELDS = dict(
     source="test portrait (matplotlib grace_hopper.jpg)", licence="public domain", consent="US-gov work"
@@ -202,7 +205,9 @@ def test_pack_meta_records_provenance(prepared: AvatarPack) -> None:
     assert meta.name == "grace"
     assert (meta.source, meta.licence, meta.consent) == tuple(LICENCE_FIELDS.values())
     assert meta.image_size == (512, 600)
-    assert meta.created
+    created = datetime.fromisoformat(meta.created)  # when the pack was made, in UTC
+    assert created.utcoffset() == timedelta(0)
+    assert IMPORTED.replace(microsecond=0) <= created <= datetime.now(UTC), (meta.created, IMPORTED)
 
 
 def test_load_pack_round_trips(prepared: AvatarPack) -> None:
@@ -243,9 +248,12 @@ def test_large_photo_is_downscaled(analyzer: FaceAnalyzer, portrait_rgb: np.ndar
     assert "downscaled from 2560x3000" in pack.meta.notes
 
 
-def test_analyzer_is_optional(portrait_bytes: bytes, tmp_path: Path) -> None:
+def test_analyzer_is_optional(portrait_bytes: bytes, prepared: AvatarPack, tmp_path: Path) -> None:
+    """Without a shared analyzer prepare_avatar makes its own: the same face, the same landmarks."""
     pack = prepare_avatar(portrait_bytes, "own", tmp_path, **LICENCE_FIELDS)
     assert pack.landmarks.shape == (478, 3)
+    assert np.abs(pack.landmarks[:, :2] - prepared.landmarks[:, :2]).max() < 1.0  # pixels
+    assert pack.meta.face_box == prepared.meta.face_box
 
 
 # -- existing packs are never harmed ----------------------------------------------------------

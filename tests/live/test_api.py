@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from anchor.program.pipeline import Pipeline
 from streaming.clock import SystemClock
 from streaming.frames import AudioChunk, VideoFrame
 from streaming.outputs import OutputStatus, StateCallback
-from tests.helpers import free_port, wait_until
+from tests.helpers import wait_until
 
 KEY = "test-key-123"
 
@@ -52,10 +51,9 @@ def api(settings: Settings, tmp_path: Path) -> Iterator[tuple[httpx.Client, Chan
         Pipeline(settings), queue, AvatarStore(BUILTIN_AVATARS).load("default"),
         [NullSink()], SystemClock(), width=320, height=180,
     )  # fmt: skip
-    port = free_port()
-    with channel, ApiServer(channel_app(channel, KEY), "127.0.0.1", port):
+    with channel, ApiServer(channel_app(channel, KEY), "127.0.0.1", 0) as server:
         with httpx.Client(
-            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {KEY}"}, timeout=10
+            base_url=f"http://127.0.0.1:{server.port}", headers={"Authorization": f"Bearer {KEY}"}, timeout=10
         ) as c:
             yield c, channel
     queue.close()
@@ -149,16 +147,19 @@ def test_pause_holds_the_queue_and_resume_releases_it(api) -> None:
     client, channel = api
     assert client.post("/pause").json() == {"paused": True}
     item = client.post("/queue", json={"text": "Held."}).json()
-    time.sleep(0.8)
-    assert client.get(f"/queue/{item['id']}").json()["state"] in ("queued", "preparing", "ready")
+    # prepared while paused; then a second of program frames, each of which would have put it on air
+    wait_until(lambda: client.get(f"/queue/{item['id']}").json()["state"] == "ready")
+    frames = channel.pacer.frames_sent
+    wait_until(lambda: channel.pacer.frames_sent >= frames + 25)
+    assert client.get(f"/queue/{item['id']}").json()["state"] == "ready"
     assert client.get("/now-playing").json()["paused"] is True
     client.post("/resume")
     wait_until(lambda: client.get(f"/queue/{item['id']}").json()["state"] == "played")
 
 
 def test_metrics_expose_the_channel_counters(api) -> None:
-    client, _ = api
-    time.sleep(0.3)
+    client, channel = api
+    wait_until(lambda: channel.pacer.frames_sent > 0)
     text = client.get("/metrics").text
     for name in (
         "anchor_frames_sent_total", "anchor_late_frames_total", "anchor_dropped_frames_total",

@@ -21,7 +21,7 @@ from anchor.program.pipeline import Pipeline
 from anchor.speech.audio_in import encode_audio
 from anchor.speech.registry import make_speech_backend
 from streaming.clock import SystemClock
-from tests.helpers import free_port, wait_until
+from tests.helpers import wait_until
 
 KEY = "hardening-key-1"
 
@@ -55,11 +55,10 @@ def site(settings: Settings, tmp_path: Path, speech_wav: bytes) -> Iterator[tupl
         Pipeline(settings), queue, AvatarStore(BUILTIN_AVATARS).load("default"), [Null()], SystemClock(),
         width=320, height=180, media=MediaRoots([roots], uploads),
     )  # fmt: skip
-    port = free_port()
-    with channel, ApiServer(channel_app(channel, KEY), "127.0.0.1", port):
+    with channel, ApiServer(channel_app(channel, KEY), "127.0.0.1", 0) as api:
         channel.pause()  # items stay in the queue unless a test resumes
         headers = {"Authorization": f"Bearer {KEY}"}
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30) as c:
+        with httpx.Client(base_url=f"http://127.0.0.1:{api.port}", headers=headers, timeout=30) as c:
             yield c, channel, tmp_path
     queue.close()
 

@@ -12,18 +12,37 @@ from pathlib import Path
 import httpx
 
 from anchor.live.store import ScriptQueue
-from tests.helpers import free_port
+from tests.helpers import PortTaken, start_on_free_port, wait_listening
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "crash-test-control-key"
 LONG = "This story is long enough to be interrupted by a crash while it is being spoken on air. " * 3
 
 
-def start_channel(channel_file: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "anchor", "live", str(channel_file)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+def start_channel(channel_file: Path, body: str) -> tuple[subprocess.Popen[bytes], httpx.Client]:
+    """`anchor live` on a fresh control port (another one if it was taken); a client for it."""
+
+    def start(port: int) -> tuple[subprocess.Popen[bytes], int]:
+        channel_file.write_text(body + f"control: {{host: 127.0.0.1, port: {port}, api_key: {KEY}}}\n")
+        log = channel_file.with_name(f"live-{port}.log")
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "anchor", "live", str(channel_file)], cwd=ROOT, stdout=out, stderr=out
+            )
+        try:
+            wait_listening(
+                proc.pid, port, lambda: proc.poll() is None, lambda: log.read_text(errors="replace"), "anchor live"
+            )
+        except (PortTaken, RuntimeError):
+            proc.kill()
+            proc.wait(10)
+            raise
+        return proc, port
+
+    proc, port = start_on_free_port(start)
+    return proc, httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", timeout=5, headers={"Authorization": f"Bearer {KEY}"}
+    )
 
 
 def wait_for(client: httpx.Client, predicate, timeout: float = 60.0):
@@ -40,15 +59,10 @@ def wait_for(client: httpx.Client, predicate, timeout: float = 60.0):
 
 
 def test_sigkill_while_speaking_loses_nothing_and_replays_the_item(tmp_path: Path) -> None:
-    port = free_port()
     db = tmp_path / "q.db"
     channel_file = tmp_path / "channel.yaml"
-    channel_file.write_text(
-        f"name: crash\nwidth: 320\nheight: 180\nqueue_db: {db}\noutputs: []\nrecover: replay\n"
-        f"control: {{host: 127.0.0.1, port: {port}, api_key: {KEY}}}\n"
-    )
-    proc = start_channel(channel_file)
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5, headers={"Authorization": f"Bearer {KEY}"})
+    body = f"name: crash\nwidth: 320\nheight: 180\nqueue_db: {db}\noutputs: []\nrecover: replay\n"
+    proc, client = start_channel(channel_file, body)
     try:
         first = None
         wait_for(client, lambda d: True)
@@ -64,13 +78,14 @@ def test_sigkill_while_speaking_loses_nothing_and_replays_the_item(tmp_path: Pat
     finally:
         if proc.poll() is None:
             proc.kill()
+        client.close()
 
     with ScriptQueue(db) as q:  # what the crash left on disk
         assert q.get(victim["id"]).state == "playing"
         assert all(q.get(i["id"]).state in ("queued", "preparing", "ready") for i in later)
         assert q.get(first["id"]).state == "played"
 
-    proc = start_channel(channel_file)
+    proc, client = start_channel(channel_file, body)  # on a fresh port: the old one may be taken by now
     try:
         data = wait_for(client, lambda d: (d["item"] or {}).get("id") == victim["id"])
         assert data["item"]["attempts"] == 1  # replayed from its start

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,14 +42,11 @@ def live(settings: Settings, tmp_path: Path, loopback_ice) -> Iterator[tuple[str
         Pipeline(settings), queue, AvatarStore(BUILTIN_AVATARS).load("default"),
         [broadcaster], SystemClock(), width=W, height=H,
     )  # fmt: skip
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ApiServer(channel_app(channel, None, broadcaster), "127.0.0.1", port)
+    server = ApiServer(channel_app(channel, None, broadcaster), "127.0.0.1", 0)  # reports the port it got
     with channel, server:
         queue.add(__import__("anchor.live.items", fromlist=["ItemIn"]).ItemIn(text="Good evening, viewers. " * 6))
         channel.nudge()
-        yield f"http://127.0.0.1:{port}", broadcaster, server
+        yield f"http://127.0.0.1:{server.port}", broadcaster, server
     queue.close()
 
 

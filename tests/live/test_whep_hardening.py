@@ -31,7 +31,7 @@ from anchor.live.store import ScriptQueue
 from anchor.program.pipeline import Pipeline
 from streaming.clock import SystemClock
 from streaming.webrtc import WebRtcBroadcaster, pin_host_addresses
-from tests.helpers import free_port, wait_until
+from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "whep-control-key"
@@ -58,9 +58,8 @@ def site(settings: Settings, tmp_path: Path, loopback_ice) -> Iterator[tuple[str
     policy = ViewingPolicy.build(
         "newsroom", "token", KeyRing({"control": KEY}), turn=TurnRest(["turn:127.0.0.1:3478"], TURN_SECRET, 600)
     )
-    port = free_port()
-    with channel, ApiServer(channel_app(channel, KEY, broadcaster, policy), "127.0.0.1", port):
-        yield f"http://127.0.0.1:{port}", broadcaster, policy
+    with channel, ApiServer(channel_app(channel, KEY, broadcaster, policy), "127.0.0.1", 0) as api:
+        yield f"http://127.0.0.1:{api.port}", broadcaster, policy
     queue.close()
 
 

@@ -129,8 +129,33 @@ def test_mandarin_story_renders_chinese_glyphs(pipeline: Pipeline, tmp_path: Pat
     ((_, f),) = decode_frames(result.output, [20])
     lt = make_layout(720, 720).lower_third
     strap = f[lt.y + 30 : lt.y + 80, lt.x + 20 : lt.x1]
-    dark = (strap.max(axis=2) < 100).sum()
-    assert dark > 400, "dark headline glyph strokes on the white plate"
+    plate = np.nonzero(strap[0].min(axis=1) > 180)[0]  # the white plate (the frame behind it is dark)
+    ink = strap[:, : plate.max() + 1].max(axis=2) < 100
+    assert ink.sum() > 400, "dark headline strokes on the white plate"
+    # the strokes read as the headline: they match the font's own drawing of it, and not of
+    # nine other characters (boxes for missing glyphs, or blanks, match neither)
+    right, other = glyph_match(ink, "市政府批准新建大桥"), glyph_match(ink, "今日天气晴朗转多云")
+    assert right > 0.8 and right > other + 0.3, (right, other)
+
+
+def glyph_match(ink: np.ndarray, text: str) -> float:
+    """Correlation of the ink with `text` drawn in the broadcast font, both cropped to their ink and
+    scaled to one size, lightly blurred (so a pixel of offset or H.264 softness does not count)."""
+    import cv2
+    from PIL import Image, ImageDraw
+
+    from anchor.studio.text import broadcast_font
+
+    def crop(m: np.ndarray) -> np.ndarray:
+        ys, xs = np.nonzero(m)
+        return m[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32)
+
+    seen = crop(ink)
+    img = Image.new("L", (1400, 160), 0)
+    ImageDraw.Draw(img).text((10, 10), text, font=broadcast_font(96), fill=255)
+    drawn = cv2.resize(crop(np.asarray(img) > 128), (seen.shape[1], seen.shape[0]), interpolation=cv2.INTER_AREA)
+    a, b = (cv2.GaussianBlur(m, (5, 5), 0).ravel() for m in (seen, drawn))
+    return float(np.corrcoef(a, b)[0, 1])
 
 
 def test_cli_inspect_prints_marks_and_refuses_non_media(bulletin: RenderResult, tmp_path: Path) -> None:

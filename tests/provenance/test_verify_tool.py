@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from anchor.config import ProvenanceSettings
-from tests.helpers import free_port, wait_until
 from tests.provenance.video import encode, photos, scene
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,22 +85,17 @@ def test_a_url_is_downloaded_and_verified(file_server: str, signed_clip: Path, c
 
 
 def test_post_v1_verify(signed_clip: Path, prov: ProvenanceSettings, tmp_path: Path) -> None:
-    import uvicorn
-
     from anchor.api.app import create_app
+    from anchor.api.server import ApiServer
     from anchor.config import Settings
 
     settings = Settings(
         api={"storage_dir": tmp_path / "storage", "keys": {"desk": "key-desk-1"}, "workers": 1},
         provenance=prov.model_copy(update={"verify_max_mb": 1}),
     )
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    server = ApiServer(create_app(settings), "127.0.0.1", 0, lifespan=True).start(timeout=60)  # reports its port
     try:
-        wait_until(lambda: server.started, timeout=30)
-        url, auth = f"http://127.0.0.1:{port}/v1/verify", {"Authorization": "Bearer key-desk-1"}
+        url, auth = f"http://127.0.0.1:{server.port}/v1/verify", {"Authorization": "Bearer key-desk-1"}
         with open(signed_clip, "rb") as f:
             r = httpx.post(url, files={"file": ("news.mp4", f, "video/mp4")}, headers=auth, timeout=60)
         assert r.status_code == 200, r.text
@@ -114,5 +108,4 @@ def test_post_v1_verify(signed_clip: Path, prov: ProvenanceSettings, tmp_path: P
         junk = httpx.post(url, files={"file": ("junk.mp4", b"not a video at all")}, headers=auth, timeout=30)
         assert junk.status_code == 422 and junk.json()["error"]["field"] == "file"
     finally:
-        server.should_exit = True
-        thread.join(30)
+        server.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import threading
-import time
 import wave
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
@@ -117,18 +116,18 @@ def test_server_that_does_not_answer_in_time_times_out(serve) -> None:
     release = threading.Event()
 
     def slow(h: BaseHTTPRequestHandler, reqs: list[dict]) -> None:
-        release.wait(3)
+        release.wait(60)  # answers only once the test is over: a client that waited for it would get audio
         reply(h, 200, wav_bytes(0.3))
 
     srv = serve(slow)
     backend = make_speech_backend(settings_for("coqui", srv.url, timeout_s=0.3, retries=1))
-    t0 = time.monotonic()
     try:
         with pytest.raises(BackendError, match="did not answer within 0.3 s") as e:
             backend.synthesize("Hello.")
+        assert not release.is_set() and len(srv.requests) == 2, "gave up on both attempts without an answer"
     finally:
         release.set()
-    assert e.value.retryable and time.monotonic() - t0 < 2.5
+    assert e.value.retryable
 
 
 def test_server_that_is_down_is_reported(serve) -> None:

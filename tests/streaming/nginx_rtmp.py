@@ -1,8 +1,9 @@
 """A throwaway nginx + libnginx-mod-rtmp server on 127.0.0.1 for the RTMP tests.
 
 Runs `nginx -c <tmp>/nginx.conf -p <tmp>/` in the foreground (daemon off, single
-process) with its own pid and log files, so start/stop touch only this process. The port
-stays the same across restarts, so a test can take the server away and bring it back.
+process) with its own pid and log files, so start/stop touch only this process. The first
+start takes a fresh port (another one if it was taken meanwhile); the port stays the same across
+restarts, so a test can take the server away and bring it back.
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ import glob
 import os
 import re
 import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
 
-from tests.helpers import free_port
+from tests.helpers import PortTaken, start_on_free_port, wait_listening
 
 MODULE_CANDIDATES = (
     "/usr/lib/nginx/modules/ngx_rtmp_module.so",
@@ -54,14 +53,6 @@ def find_rtmp_module() -> str:
     raise NginxMissing(f"the nginx RTMP module (ngx_rtmp_module.so) is not installed; {INSTALL_HINT}")
 
 
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
 class NginxRtmp:
     """nginx with one `live` application: publish and play rtmp://127.0.0.1:PORT/live/<key>."""
 
@@ -71,25 +62,9 @@ class NginxRtmp:
         self.prefix = Path(prefix)
         self.prefix.mkdir(parents=True, exist_ok=True)
         (self.prefix / "logs").mkdir(exist_ok=True)
-        self.port = port or free_port()
+        self.port = port or 0  # 0: chosen at the first start
         self.conf = self.prefix / "nginx.conf"
         self.error_log = self.prefix / "logs" / "error.log"
-        self.conf.write_text(
-            f"load_module {self.module};\n"
-            "daemon off;\n"
-            "master_process off;\n"
-            "worker_processes 1;\n"
-            f"pid {self.prefix / 'nginx.pid'};\n"
-            f"error_log {self.error_log} info;\n"
-            "events { worker_connections 256; }\n"
-            "rtmp {\n"
-            "  server {\n"
-            f"    listen 127.0.0.1:{self.port};\n"
-            "    chunk_size 4096;\n"
-            "    application live { live on; record off; }\n"
-            "  }\n"
-            "}\n"
-        )
         self.process: subprocess.Popen[bytes] | None = None
 
     def url(self, stream: str = "test") -> str:
@@ -100,27 +75,62 @@ class NginxRtmp:
         return self.process is not None and self.process.poll() is None
 
     def start(self, timeout: float = 10.0) -> None:
-        """Start nginx and wait until the port accepts connections."""
+        """Start nginx and wait until it listens (on a fresh port the first time, then on the same one)."""
         if self.running:
             return
-        self.process = subprocess.Popen(
-            [self.nginx, "-c", str(self.conf), "-p", f"{self.prefix}/", "-e", str(self.error_log)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+        if self.port:
+            self._start_on(self.port, timeout)
+        else:
+            self.port = start_on_free_port(lambda port: self._start_on(port, timeout))
+
+    def players(self, stream: str = "test") -> int:
+        """How many play requests for `stream` nginx has logged (a player is subscribed once counted)."""
+        try:
+            return self.error_log.read_text(errors="replace").count(f"play: name='{stream}'")
+        except OSError:
+            return 0
+
+    def _write_conf(self, port: int) -> None:
+        self.conf.write_text(
+            f"load_module {self.module};\n"
+            "daemon off;\n"
+            "master_process off;\n"
+            "worker_processes 1;\n"
+            f"pid {self.prefix / 'nginx.pid'};\n"
+            f"error_log {self.error_log} info;\n"
+            "events { worker_connections 256; }\n"
+            "rtmp {\n"
+            "  server {\n"
+            f"    listen 127.0.0.1:{port};\n"
+            "    chunk_size 4096;\n"
+            "    application live { live on; record off; }\n"
+            "  }\n"
+            "}\n"
         )
-        deadline = time.monotonic() + timeout
-        while not port_open(self.port):
-            if self.process.poll() is not None:
-                err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
-                self.process = None
-                raise RuntimeError(f"nginx exited at start: {err.strip()}\n{self._log_tail()}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(
-                    f"nginx did not listen on 127.0.0.1:{self.port} within {timeout} s\n{self._log_tail()}"
-                )
-            time.sleep(0.05)
+
+    def _start_on(self, port: int, timeout: float) -> int:
+        self._write_conf(port)
+        log_start = self.error_log.stat().st_size if self.error_log.exists() else 0
+        with open(self.error_log, "ab") as errors:  # what nginx says before its log is open goes there too
+            process = subprocess.Popen(
+                [self.nginx, "-c", str(self.conf), "-p", f"{self.prefix}/", "-e", str(self.error_log)],
+                stdin=subprocess.DEVNULL,
+                stdout=errors,
+                stderr=errors,
+            )
+        self.process = process
+
+        def log() -> str:
+            with open(self.error_log, "rb") as f:
+                f.seek(log_start)
+                return f.read().decode(errors="replace")[-3000:]
+
+        try:
+            wait_listening(process.pid, port, lambda: process.poll() is None, log, "nginx", timeout)
+        except (PortTaken, RuntimeError):
+            self.stop()
+            raise
+        return port
 
     def stop(self) -> None:
         """Stop nginx (SIGTERM, then SIGKILL) and wait for it to exit."""
@@ -134,11 +144,3 @@ class NginxRtmp:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
-        if process.stderr:
-            process.stderr.close()
-
-    def _log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.error_log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no nginx error log)"

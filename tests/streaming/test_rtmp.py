@@ -94,13 +94,22 @@ class Puller(threading.Thread):
         self._in_beep = bool(len(loud)) and loud[-1] > frame.samples - 5
 
 
-def push(sink: RtmpSink, pacer: FramePacer, first: int, count: int, timings: list[float] | None = None) -> None:
+def push(sink: RtmpSink, pacer: FramePacer, first: int, count: int) -> int:
+    """Send frames first .. first + count - 1 in real time; returns the next index."""
     for i in range(first, first + count):
         pacer.wait_for(i)
-        started = time.monotonic()
         sink.write(VideoFrame(i, picture(i), FPS), audio_for(i))
-        if timings is not None:
-            timings.append(time.monotonic() - started)
+    return first + count
+
+
+def push_until(sink: RtmpSink, pacer: FramePacer, first: int, done, what: str, limit_s: float = 60) -> int:
+    """Keep sending in real time, a few frames at a time, until `done()`; fail after `limit_s` s of
+    program time (a generous bound: a condition, not a speed). Returns the next index."""
+    n = first
+    while not done():
+        assert n - first < limit_s * FPS, f"{what}: not after {limit_s} s of program ({sink.state}, {sink.last_error})"
+        n = push(sink, pacer, n, 5)
+    return n
 
 
 # -- clocks and pacing ----------------------------------------------------------------------
@@ -156,17 +165,20 @@ def test_pacer_reports_late_frames_and_how_many_to_drop():
     assert pacer.behind(5) == 0 and pacer.dropped_frames == 2 and pacer.late_frames == 1
 
 
-def test_system_clock_schedule_does_not_drift():
+def test_system_clock_pacing_is_never_early_and_keeps_the_absolute_schedule():
+    """On the real clock: no frame is released before its due time, and a slow iteration does not
+    move later deadlines (how close to the due time a busy machine wakes is for bench/, not here)."""
     clock = SystemClock()
     pacer = FramePacer(100, clock)
     start = clock.now()
     pacer.start_at(start)
     for n in range(20):
         pacer.wait_for(n)
+        assert clock.now() >= start + n / 100, f"frame {n} released early"
         if n == 5:
             time.sleep(0.007)  # a slow iteration inside one period
-    assert clock.now() - start == pytest.approx(0.19, abs=0.02)
-    assert pacer.late_frames == 0
+    assert [pacer.deadline(n) for n in (0, 6, 19)] == [start, start + 6 / 100, start + 19 / 100]
+    assert pacer.frames_sent == 20
 
 
 def test_parse_bitrate():
@@ -180,7 +192,16 @@ def test_parse_bitrate():
 # -- RtmpSink without a server --------------------------------------------------------------
 
 
-def test_sink_to_a_dead_port_reconnects_without_raising_and_closes_promptly():
+def close_in_thread(sink: RtmpSink, limit_s: float = 30) -> None:
+    """close() must return while the sink is reconnecting (it does not wait out the backoff or a
+    connect); the limit only turns a hang into a failure. How fast it closes is for bench/."""
+    closer = threading.Thread(target=sink.close, daemon=True)
+    closer.start()
+    closer.join(limit_s)
+    assert not closer.is_alive(), f"close() still blocked after {limit_s} s"
+
+
+def test_sink_to_a_dead_port_reconnects_without_raising_and_closes():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens once the socket is closed
@@ -189,11 +210,9 @@ def test_sink_to_a_dead_port_reconnects_without_raising_and_closes_promptly():
     sink.on_state(lambda _sink, state: states.append(state))
     for i in range(10):
         sink.write(VideoFrame(i, picture(i), FPS), audio_for(i))
-    wait_until(lambda: sink.state == "reconnecting", 3)
+    wait_until(lambda: sink.state == "reconnecting", 30)
     assert sink.frames_sent == 0 and sink.frames_discarded == 10 and sink.last_error
-    started = time.monotonic()
-    sink.close()
-    assert time.monotonic() - started < 1.0
+    close_in_thread(sink)
     assert sink.state == "closed" and states[-1] == "closed"
     assert not any(t.name.startswith("RtmpSink") and t.is_alive() for t in threading.enumerate())
 
@@ -206,11 +225,10 @@ def test_sink_breaks_out_of_a_server_that_accepts_but_never_answers():
         url = f"rtmp://127.0.0.1:{silent.getsockname()[1]}/live/x"
         sink = RtmpSink(url, W, H, FPS, io_timeout=0.5, reconnect_backoff=(0.2,))
         pacer = FramePacer(FPS, SystemClock())
-        push(sink, pacer, 0, 30)  # the watchdog runs inside write()
-        assert sink.state == "reconnecting", sink.state
-        started = time.monotonic()
-        sink.close()
-        assert time.monotonic() - started < 2.0 and sink.state == "closed"
+        # the watchdog runs inside write(): it gives up on the silent server once io_timeout passed
+        push_until(sink, pacer, 0, lambda: sink.state == "reconnecting", "the watchdog")
+        close_in_thread(sink)
+        assert sink.state == "closed"
     finally:
         silent.close()
 
@@ -224,7 +242,7 @@ def test_full_queue_drops_oldest_video_but_keeps_its_audio(monkeypatch):
             pass
 
         def write(self, item) -> None:
-            release.wait(5)
+            release.wait(60)
             received.append((item.index, item.audio_pts, len(item.samples)))
 
         def finish(self, timed) -> None:
@@ -236,15 +254,13 @@ def test_full_queue_drops_oldest_video_but_keeps_its_audio(monkeypatch):
     monkeypatch.setattr(rtmp_module, "_Connection", StuckConnection)
     monkeypatch.setattr(rtmp_module, "_probe_rtmp", lambda host, port, timeout: None)
     with RtmpSink("rtmp://127.0.0.1:1/live/x", W, H, FPS, queue_frames=3) as sink:
-        wait_until(lambda: sink.state == "up", 2)
+        wait_until(lambda: sink.state == "up", 30)
         sink.write(VideoFrame(0, picture(0), FPS), audio_for(0))
-        wait_until(lambda: not sink._items, 2)  # the worker holds frame 0
-        timings = []
+        wait_until(lambda: not sink._items, 30)  # the worker holds frame 0
         for i in range(1, 11):
-            started = time.monotonic()
             sink.write(VideoFrame(i, picture(i), FPS), audio_for(i))
-            timings.append(time.monotonic() - started)
-        assert max(timings) < 0.05
+        # all ten writes returned while the connection is still stuck on frame 0: write() never waits on it
+        assert received == [] and not release.is_set()
         assert sink.frames_dropped == 7
         release.set()
     assert [r[0] for r in received] == [0, 8, 9, 10]
@@ -255,27 +271,39 @@ def test_full_queue_drops_oldest_video_but_keeps_its_audio(monkeypatch):
 # -- RtmpSink with nginx ----------------------------------------------------------------------
 
 
+def subscribed(server, puller: Puller, count: int) -> None:
+    """Wait until nginx has logged `count` play requests of the stream (the puller is subscribed)."""
+    wait_until(lambda: server.players("test") >= count or not puller.is_alive(), 30)
+    assert puller.is_alive(), f"the player gave up: {puller.error}"
+
+
+def matched_beeps(puller: Puller) -> int:
+    """Beeps whose second's first frame was pulled (the A/V sync check needs at least a few)."""
+    by_index = {index for _pts, index in puller.frames}
+    return sum(1 for beep in list(puller.beeps) if round(beep) * FPS in by_index)
+
+
 def test_push_real_time_and_pull_back_h264_aac_25fps_in_sync(rtmp_server):
     sink = RtmpSink(rtmp_server.url("test"), W, H, FPS, video_bitrate="600k", preset="ultrafast")
     with sink:
-        wait_until(lambda: sink.state == "up", 5, lambda: sink.last_error)
+        wait_until(lambda: sink.state == "up", 30, lambda: sink.last_error)
         puller = Puller(rtmp_server.url("test"))
         puller.start()
-        time.sleep(0.3)  # let the player subscribe so it gets the stream from frame 0
+        subscribed(rtmp_server, puller, 1)  # so it gets the stream from frame 0, a keyframe
         pacer = FramePacer(FPS, SystemClock())
-        timings: list[float] = []
-        push(sink, pacer, 0, 6 * FPS, timings)
-        time.sleep(0.5)
+        # a player joining mid-stream starts at a keyframe: push until it has 4 s and 4 beep seconds
+        sent = push_until(
+            sink, pacer, 0, lambda: len(puller.frames) >= 4 * FPS and matched_beeps(puller) >= 4, "pulling back"
+        )
         puller.stop.set()
-        puller.join(10)
+        puller.join(30)
     assert not puller.is_alive()
     assert puller.codecs == {"video": "h264", "audio": "aac"}
     assert puller.video_rate == FPS and puller.sample_rate == RATE
-    assert sink.frames_sent == 6 * FPS and sink.frames_dropped == 0 and sink.bytes_sent > 0
-    assert max(timings) < 0.05 and pacer.late_frames == 0
+    # every frame is sent or counted as dropped (a busy machine may drop some at the sink)
+    assert sink.frames_sent + sink.frames_dropped == sent and sink.frames_sent > 0 and sink.bytes_sent > 0
 
     frames = puller.frames
-    assert len(frames) >= 4 * FPS, f"pulled only {len(frames)} frames ({puller.error})"
     indices = [index for _pts, index in frames]
     assert indices == sorted(indices) and len(set(indices)) == len(indices)  # the picture changes as sent
     for pts, index in frames:  # video pts is the program frame index
@@ -297,45 +325,34 @@ def test_push_real_time_and_pull_back_h264_aac_25fps_in_sync(rtmp_server):
 def test_sink_reconnects_after_the_server_restarts_with_continuing_timestamps(rtmp_server):
     url = rtmp_server.url("test")
     sink = RtmpSink(url, W, H, FPS, video_bitrate="600k", preset="ultrafast")
-    states: list[tuple[float, str]] = []
-    sink.on_state(lambda _sink, state: states.append((time.monotonic(), state)))
+    states: list[str] = []
+    sink.on_state(lambda _sink, state: states.append(state))
     with sink:
-        wait_until(lambda: sink.state == "up", 5, lambda: sink.last_error)
+        wait_until(lambda: sink.state == "up", 30, lambda: sink.last_error)
         before = Puller(url)
         before.start()
-        time.sleep(0.3)
+        subscribed(rtmp_server, before, 1)
         pacer = FramePacer(FPS, SystemClock())
-        push(sink, pacer, 0, 2 * FPS)
+        n = push_until(sink, pacer, 0, lambda: len(before.frames) >= 5, "pulling before the outage")
 
         rtmp_server.stop()
-        outage_timings: list[float] = []
-        push(sink, pacer, 2 * FPS, FPS, outage_timings)  # 1 s of program while the server is down
-        assert sink.state == "reconnecting"
-        before.join(5)
+        # the timeline goes on while the server is down: the sink notices and reconnects in the background
+        n = push_until(sink, pacer, n, lambda: sink.state == "reconnecting", "noticing the outage")
+        n = push(sink, pacer, n, FPS)  # 1 s more of program while the server is down
+        before.join(30)
+        discarded = sink.frames_discarded
 
-        rtmp_server.start()
-        restarted = time.monotonic()
-        n = 3 * FPS
-        while sink.state != "up" and time.monotonic() - restarted < 6:
-            push(sink, pacer, n, 1, outage_timings)
-            n += 1
-        reconnect_seconds = time.monotonic() - restarted
-        assert sink.state == "up", sink.last_error
-        assert reconnect_seconds < 5
+        rtmp_server.start()  # on the same port: the sink's URL does not change
+        n = push_until(sink, pacer, n, lambda: sink.state == "up", "reconnecting")
 
         after = Puller(url, analyze_seconds=3)
         after.start()
-        pulling = time.monotonic()
-        while len(after.frames) < FPS and time.monotonic() - pulling < 10:
-            push(sink, pacer, n, 5)
-            n += 5
+        push_until(sink, pacer, n, lambda: len(after.frames) >= FPS, "pulling after the restart")
         after.stop.set()
-        after.join(10)
+        after.join(30)
 
-    print(f"reconnected {reconnect_seconds:.2f} s after the restart; write() max {max(outage_timings) * 1000:.1f} ms")
-    assert max(outage_timings) < 0.05  # the timeline never waited on the network
-    assert sink.reconnects == 1 and sink.frames_discarded > 0
-    assert [s for _, s in states] == ["up", "reconnecting", "up", "closed"]
+    assert sink.reconnects == 1 and discarded > 0, "frames written during the outage were discarded, not queued"
+    assert states == ["up", "reconnecting", "up", "closed"]
     assert before.frames and after.frames, (before.error, after.error)
     last_before = max(p for p, _ in before.frames)
     first_after = min(p for p, _ in after.frames)

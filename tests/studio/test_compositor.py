@@ -20,19 +20,25 @@ GOLDEN = Path(__file__).parent / "golden"
 CASES = {"landscape_en": (640, 360, False), "portrait_zh": (360, 640, True), "square_en": (480, 480, False)}
 
 
+UPDATE = "ANCHOR_UPDATE_GOLDEN"
+
+
 def _check_golden(name: str, frame: np.ndarray) -> None:
+    """Compare with the reviewed reference in golden/. `ANCHOR_UPDATE_GOLDEN=1 pytest tests/studio`
+    rewrites the references and FAILS (so a run with it set never passes): look at the new PNGs,
+    then commit them and run again without the variable."""
     path = GOLDEN / f"{name}.png"
-    if os.environ.get("ANCHOR_UPDATE_GOLDEN") or not path.exists():
+    if os.environ.get(UPDATE):
         GOLDEN.mkdir(exist_ok=True)
         cv2.imwrite(str(path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-        if not os.environ.get("ANCHOR_UPDATE_GOLDEN"):
-            pytest.skip(f"golden image {path.name} written; run again")
+        pytest.fail(f"{UPDATE} is set: wrote {path}; review it, commit it, run again without {UPDATE}", pytrace=False)
+    assert path.is_file(), f"no golden image {path}: make it with {UPDATE}=1, review it and commit it"
     golden = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
     assert golden.shape == frame.shape
     ssim = structural_similarity(golden, frame, channel_axis=2)
     mad = float(np.abs(golden.astype(np.int16) - frame).mean())
     assert ssim >= 0.97 and mad <= 2.0, (
-        f"{name}: SSIM {ssim:.3f}, mean abs diff {mad:.2f} (set ANCHOR_UPDATE_GOLDEN=1 after a deliberate change)"
+        f"{name}: SSIM {ssim:.3f}, mean abs diff {mad:.2f} (after a deliberate change: {UPDATE}=1, review, commit)"
     )
 
 
@@ -136,8 +142,17 @@ def test_line_breaking_latin_keeps_words_chinese_respects_punctuation() -> None:
 
 
 def test_presenter_shot_keeps_its_old_interface() -> None:
-    shot = PresenterShot(640, 360, Placement(1.0, 200, 60), (240, 300))
+    x, y = 200, 60
+    shot = PresenterShot(640, 360, Placement(1.0, x, y), (240, 300))
     shot.set_rest(fake_anchor())
-    frame = shot.compose(fake_anchor(mouth_open=1.0))
-    assert frame.shape == (360, 640, 3)
-    assert shot.compose(fake_anchor()).shape == (360, 640, 3)
+    speaking = shot.compose(fake_anchor(mouth_open=1.0))
+    still = shot.compose(fake_anchor())
+    assert speaking.shape == still.shape == (360, 640, 3)
+    # the anchor layer is drawn at the placement: its face colour at the face centre, backdrop beside it
+    assert np.abs(still[y + 110, x + 120].astype(int) - (220, 180, 150)).max() <= 3
+    assert np.abs(still[y + 110, x + 10].astype(int) - (220, 180, 150)).max() > 40
+    # and only the mouth changes between an open and a closed mouth, inside the layer's mouth rect
+    rows, cols = np.nonzero(np.any(speaking != still, axis=2))
+    assert rows.size > 100
+    assert MOUTH.y0 + y <= rows.min() and rows.max() < MOUTH.y1 + y
+    assert MOUTH.x0 + x <= cols.min() and cols.max() < MOUTH.x1 + x

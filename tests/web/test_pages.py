@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,13 +50,10 @@ def site(settings: Settings, tmp_path: Path) -> Iterator[str]:
         Pipeline(settings), queue, AvatarStore(BUILTIN_AVATARS).load("default"),
         [broadcaster], SystemClock(), width=640, height=360,
     )  # fmt: skip
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     try:
         viewing = ViewingPolicy.build("anchor", "token", channel_keys(KEY))  # viewers need a token (or the key)
-        with channel, ApiServer(channel_app(channel, KEY, broadcaster, viewing), "127.0.0.1", port):
-            yield f"http://127.0.0.1:{port}"
+        with channel, ApiServer(channel_app(channel, KEY, broadcaster, viewing), "127.0.0.1", 0) as api:
+            yield f"http://127.0.0.1:{api.port}"  # port 0: the system picks, the server reports
     finally:
         queue.close()
         aioice.ice.get_host_addresses = original
