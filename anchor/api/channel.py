@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -476,6 +477,16 @@ def channel_app(
     app = FastAPI(title="anchor channel control", version="1")
     app.add_middleware(JsonBodyGuard)
     install_error_handlers(app)
+
+    @app.exception_handler(sqlite3.ProgrammingError)
+    async def _queue_closed(request: Request, e: sqlite3.ProgrammingError) -> JSONResponse:
+        # `anchor live` closes the queue after the channel stops and before the API does: a page's
+        # last requests in between get a plain answer, not a traceback.
+        if "closed database" in str(e):
+            return error_response(503, "the channel is shutting down", "channel")
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=e)
+        return error_response(500, "internal error; it has been logged")
+
     app.include_router(channel_router(channel, api_key))
     if broadcaster is not None:
         app.include_router(

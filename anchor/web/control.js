@@ -423,7 +423,8 @@ async function doRefresh() {
       api.call("GET", "/now-playing"), api.call("GET", "/queue?history=5"), api.call("GET", "/stats"), api.call("GET", "/outputs"),
     ]);
   } catch (e) {
-    if (!noteConnection(e)) showAlert("refresh", `refresh: ${e.message}`, { dismissable: true });
+    // While the channel is down its own condition says so; a refresh refused meanwhile adds nothing.
+    if (!noteConnection(e) && state.channel === "running") showAlert("refresh", `refresh: ${e.message}`, { dismissable: true });
     return;
   }
   if (state.reachable === false) events.add("control API reachable again");
@@ -441,8 +442,11 @@ async function doRefresh() {
   $("now-title").textContent = now.item ? (now.item.title || `item #${now.item.id}`) : "idle anchor";
   $("now-text").textContent = now.item ? now.item.text || now.item.audio_path || "" : "";
   $("now-pos").textContent = `${clock(now.position_s)}`;
-  $("now-dur").textContent = now.item ? `${now.complete ? "" : "≥ "}${clock(now.duration_s)}` : "";
-  $("now-bar").style.width = now.item && now.duration_s ? `${Math.min(100, (100 * now.position_s) / now.duration_s)}%` : "0";
+  // While the item on air is still being prepared its length is the queue's estimate.
+  const row = now.item ? queue.items.find((i) => i.id === now.item.id) : null;
+  const total = now.complete || !row?.duration_s ? now.duration_s : Math.max(now.duration_s, row.duration_s);
+  $("now-dur").textContent = now.item ? `${now.complete ? "" : "≈"}${clock(total)}` : "";
+  $("now-bar").style.width = now.item && total ? `${Math.min(100, (100 * now.position_s) / total)}%` : "0";
   for (const item of [...queue.items, ...queue.history]) titles.set(item.id, itemName(item));
   queueView.render(queue);
   renderOutputs(outputs.outputs);

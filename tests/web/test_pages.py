@@ -179,7 +179,7 @@ def test_control_room_adds_an_item_that_goes_on_air(site: Site, browser, tmp_pat
     # the output that cannot connect is shown down, its stream key never
     expect(page.locator("#alerts")).to_contain_text("Output down", timeout=20_000)
     assert "secret-stream-key" not in page.content()
-    page.screenshot(path=str(shots_dir(tmp_path) / "control.png"))
+    page.screenshot(path=str(shots_dir(tmp_path) / "control.png"), full_page=True)
     page.click("#player-link")  # viewing needs a token: the control room mints a player link
     expect(page.locator("#player-url")).to_have_value(re.compile(r"/player\?token=vt1\."), timeout=5_000)
     # a wrong key is said so, and stays said until a good key is entered
