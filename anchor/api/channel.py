@@ -4,19 +4,23 @@
 (`channel_app`) and `anchor serve` mounts it under /v1/channels/{name}.
 
 Audio for an item comes as an upload (POST /queue as multipart/form-data with an `audio` file,
-kept in the channel's own media folder) or as `audio_path` naming a file inside the channel's
+kept in the channel's own media folder; the other fields as form fields, `recurrence` as JSON text) or as `audio_path` naming a file inside the channel's
 media roots; any other path is refused with one message that says nothing about whether it
 exists (anchor/live/media.py).
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -24,19 +28,24 @@ from starlette.datastructures import UploadFile
 
 from anchor.api.auth import KeyRing, Principal
 from anchor.api.bodies import MAX_JSON_BYTES, JsonBodyGuard
+from anchor.api.channel_events import Meter, channel_state, event_stream
 from anchor.api.errors import ApiError, error_response, error_responses, install_error_handlers
 from anchor.api.metrics import channel_registry
 from anchor.api.pages import mount_static, pages_router
 from anchor.api.uploads import check_audio, read_capped
 from anchor.api.viewing import ViewingPolicy
 from anchor.api.whep import whep_router
-from anchor.errors import InputError
+from anchor.errors import AnchorError, InputError
+from anchor.face.avatar import META_FILE, AvatarMeta
 from anchor.live.channel import Channel
 from anchor.live.config import OutputConfig
 from anchor.live.intake import admit, amend
-from anchor.live.items import MAX_TEXT_CHARS, ItemIn
+from anchor.live.items import MAX_TEXT_CHARS, Item, ItemIn
+from anchor.live.schedule import audio_seconds, plan
 from anchor.speech.audio_in import MAX_AUDIO_SECONDS
 from streaming.webrtc import WebRtcBroadcaster
+
+log = logging.getLogger(__name__)
 
 MAX_AUDIO_UPLOAD_MB = 25
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"
@@ -141,6 +150,8 @@ async def _item_body(request: Request, channel: Channel) -> dict[str, Any]:
                 upload = value
             elif key == "audio_path":
                 raise ApiError(422, "send either an audio file or audio_path, not both", field="audio_path")
+            elif key == "recurrence":
+                fields[key] = _json_field(key, value)
             else:
                 fields[key] = value
         if upload is None:
@@ -159,6 +170,14 @@ async def _item_body(request: Request, channel: Channel) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "the body must be a JSON object", field="body")
     return body
+
+
+def _json_field(key: str, value: str) -> Any:
+    """A nested field of a multipart item (e.g. `recurrence`), sent as JSON text."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise ApiError(422, f'{key}: send it as a JSON object, e.g. {{"every_minutes": 60}}', field=key) from None
 
 
 def _checked_audio_path(channel: Channel, body: dict[str, Any]) -> dict[str, Any]:
@@ -190,15 +209,54 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
     )
     open_routes = APIRouter(tags=["channel"])
     registry = channel_registry(channel)
+    shared_meter = Meter(channel)
+
+    def audio_length(path: str) -> float | None:
+        try:
+            return audio_seconds(str(channel.media.resolve(path)))
+        except AnchorError:  # outside the media roots now: it fails at preparation, with its reason
+            return None
 
     @guarded.get("/queue", summary="The queue: playing and waiting items, and the last finished ones")
     def list_queue(history: int = Query(0, ge=0, le=1000, description="Finished items to include.")) -> dict[str, Any]:
-        """Waiting and playing items (each with how far its preparation is), and recent history."""
+        """Playing, waiting and held items in play order, each with how far its preparation is, its
+        duration and expected start (estimates until prepared); recurring and idle-playlist entries;
+        and recent history."""
         items = queue.list()
         done = queue.history(history) if history else []
         preparing = channel.preparation()
+        now = datetime.now(UTC)
+        on_air = channel.now_playing()
+        key = on_air["item"]["id"] if on_air["item"] else None
+        slots = plan(
+            items,
+            preparing,
+            now=now,
+            on_air=key,
+            position_s=on_air["position_s"],
+            on_air_duration_s=on_air["duration_s"] if on_air["complete"] and key is not None else None,
+            paused=channel.paused,
+            audio_length=audio_length,
+        )
+
+        def listed(i: Item) -> dict[str, Any]:
+            slot = slots.get(i.id)
+            return {
+                **i.model_dump(mode="json"),
+                "preparation": preparing.get(i.id),
+                **(slot.as_dict(now) if slot is not None else {}),
+            }
+
+        templates = {t.id: t for t in queue.recurring()}
+        if channel.idle_playlist:
+            templates.update((t.id, t) for t in queue.playlist_items(channel.idle_playlist))
+        templates.update((t.id, t) for t in queue.held() if t.is_template)
         return {
-            "items": [{**i.model_dump(mode="json"), "preparation": preparing.get(i.id)} for i in items],
+            "now": now.isoformat(),
+            "paused": channel.paused,
+            "items": [listed(i) for i in items],
+            "templates": [t.model_dump(mode="json") for t in templates.values()],
+            "idle_playlist": channel.idle_playlist,
             "history": [i.model_dump(mode="json") for i in done],
         }
 
@@ -267,7 +325,9 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
         return item.model_dump(mode="json")
 
     @guarded.post(
-        "/queue/{item_id}/reject", summary="Refuse an item held for review", responses=error_responses(404, 422)
+        "/queue/{item_id}/reject",
+        summary="Refuse an item held for review",
+        responses=error_responses(400, 404, 413, 422),
     )
     def reject_item(item_id: ItemId, body: Reject, who: Principal = Depends(keys.dependency())) -> dict[str, Any]:
         """An operator refuses a held item: it is skipped with the reason and never plays."""
@@ -291,6 +351,28 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
         item = admit(queue, policy, ItemIn.parse({**body.model_dump(), "mode": "interrupt"}))
         channel.nudge()
         return item.model_dump(mode="json")
+
+    @guarded.get("/avatars", summary="The avatars an item may name")
+    def list_avatars() -> dict[str, Any]:
+        """Installed avatars (name, kind photo|video, licence) and the channel's own presenter."""
+        store = channel.pipeline.avatars
+        found = []
+        for name in store.names():
+            try:
+                meta = AvatarMeta.model_validate_json((store.path_of(name) / META_FILE).read_text(encoding="utf-8"))
+            except (OSError, ValueError, AnchorError) as e:  # a damaged pack is left out of the picker
+                log.warning("avatar %s unreadable: %s", name, e)
+                continue
+            found.append({"name": name, "kind": meta.kind, "licence": meta.licence})
+        return {"default": channel.avatar.name, "avatars": found}
+
+    @guarded.get("/voices", summary="The voices and languages an item may name")
+    async def list_voices() -> dict[str, Any]:
+        """Installed voices (id, language, name, backend) of the channel's speech backend."""
+        speech = channel.pipeline.speech
+        voices = await run_in_threadpool(speech.voices)
+        languages = sorted({*speech.capabilities.languages, *(v.language for v in voices)})
+        return {"backend": speech.name, "languages": languages, "voices": [asdict(v) for v in voices]}
 
     @guarded.get("/outputs", summary="The RTMP outputs")
     def list_outputs() -> dict[str, Any]:
@@ -330,7 +412,8 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
 
     @guarded.get("/now-playing", summary="What is on air")
     def now_playing() -> dict[str, Any]:
-        return channel.now_playing()
+        """What is on air, and whether the channel runs (`channel.state`: running | stopped | failed)."""
+        return {**channel.now_playing(), "channel": channel_state(channel)}
 
     @guarded.get("/stats", summary="Counters")
     def stats() -> dict[str, Any]:
@@ -338,13 +421,20 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
 
     @guarded.get(
         "/events",
-        summary="Server-sent events (item.*, output.*, channel.*)",
+        summary="Server-sent events (item.*, output.*, channel.*, meter)",
         response_class=StreamingResponse,
         responses={200: {"content": {"text/event-stream": {}}}},
     )
-    async def events() -> StreamingResponse:
+    async def events(
+        meter: bool = Query(
+            False, description="Also send `meter` events (audio level, real-time health) 5 times a second."
+        ),
+    ) -> StreamingResponse:
+        """The channel's events; the stream ends with `channel.stopped` when the channel stops."""
         return StreamingResponse(
-            channel.hub.subscribe(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+            event_stream(channel, shared_meter if meter else None),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache"},
         )
 
     @open_routes.get(
@@ -358,7 +448,11 @@ def channel_router(channel: Channel, api_key: str | Mapping[str, str] | None = N
 
     @open_routes.get("/healthz", summary="Is the channel on air (no key needed)")
     def health() -> dict[str, Any]:
-        return {"ok": channel.error is None, "program_time_s": channel.timeline.frame_index / channel.fps}
+        return {
+            "ok": channel.error is None,
+            **channel_state(channel),
+            "program_time_s": channel.timeline.frame_index / channel.fps,
+        }
 
     @open_routes.get("/readyz", summary="Readiness for load balancers (no key needed)", responses=error_responses(503))
     def ready() -> Any:
@@ -383,6 +477,16 @@ def channel_app(
     app = FastAPI(title="anchor channel control", version="1")
     app.add_middleware(JsonBodyGuard)
     install_error_handlers(app)
+
+    @app.exception_handler(sqlite3.ProgrammingError)
+    async def _queue_closed(request: Request, e: sqlite3.ProgrammingError) -> JSONResponse:
+        # `anchor live` closes the queue after the channel stops and before the API does: a page's
+        # last requests in between get a plain answer, not a traceback.
+        if "closed database" in str(e):
+            return error_response(503, "the channel is shutting down", "channel")
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=e)
+        return error_response(500, "internal error; it has been logged")
+
     app.include_router(channel_router(channel, api_key))
     if broadcaster is not None:
         app.include_router(

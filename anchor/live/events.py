@@ -6,7 +6,7 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,11 @@ class EventHub:
     def subscribers(self) -> int:
         return len(self._subs)
 
+    @property
+    def closed(self) -> bool:
+        """True once `close()` ran (the channel stopped)."""
+        return self._closed
+
     def close(self) -> None:
         """End every subscriber's stream (the channel is stopping); later subscribers end at once."""
         with self._lock:
@@ -68,7 +73,7 @@ class EventHub:
             q.get_nowait()
         q.put_nowait(event)
 
-    async def subscribe(self, heartbeat_s: float = 15.0) -> AsyncIterator[str]:
+    async def subscribe(self, heartbeat_s: float = 15.0) -> AsyncGenerator[str, None]:
         """SSE text chunks for one client, with comment heartbeats; ends when the client leaves."""
         q: asyncio.Queue[Event] = asyncio.Queue(self.max_pending)
         entry = (asyncio.get_running_loop(), q)
