@@ -175,9 +175,7 @@ def render_and_redetect(
     return np.array(gaps), stills
 
 
-def audio_track(
-    clip: Path, start_s: float, stop_s: float, fps: int
-) -> tuple[np.ndarray, MouthTrack, MouthTrack]:
+def audio_track(clip: Path, start_s: float, stop_s: float, fps: int) -> tuple[np.ndarray, MouthTrack, MouthTrack]:
     """(program audio of the clip's part, the audio model's raw mouth track, its silence-gated track)."""
     from anchor.lipsync.model.infer import AudioMouthModel
     from anchor.speech.audio_in import decode_audio
