@@ -295,6 +295,8 @@ def test_serve_killed_while_a_webhook_waits_sends_it_after_the_restart(tmp_path:
         "workers": 1,
         "webhook_secret": WEBHOOK_SECRET,
         "webhook_private_networks": LOOPBACK,
+        # links in the event come from the public URL, not from whichever port each server got
+        "public_url": "https://news.example",
     }
     # the first server would retry only after 10 minutes, so the kill surely comes first;
     # the restarted one counts the backoff from the stored last attempt with its own setting
@@ -331,7 +333,8 @@ def test_serve_killed_while_a_webhook_waits_sends_it_after_the_restart(tmp_path:
     (_, b1), (h2, b2) = receiver.to("/hook")
     e1, e2 = json.loads(b1), json.loads(b2)
     assert e1["type"] == e2["type"] == "video.completed"
-    assert e1["data"] == e2["data"] and e2["data"]["id"] == job["id"] and "video" in e2["data"]["links"]
+    assert e1["data"] == e2["data"] and e2["data"]["id"] == job["id"]
+    assert e2["data"]["links"]["video"] == f"https://news.example/v1/videos/{job['id']}/video.mp4"
     assert verify_signature(WEBHOOK_SECRET, b2, h2[SIGNATURE_HEADER])
 
 
