@@ -190,37 +190,34 @@ def audio_track(clip: Path, start_s: float, stop_s: float, fps: int) -> tuple[np
 
 
 def say_rtf(pack: AvatarPack, text: str, width: int, height: int, keep: int) -> tuple[float, float, list[np.ndarray]]:
-    """(wall RTF of the say pipeline with `pack`, CPU cores busy, the first `keep` program frames)."""
-    from anchor.disclosure import disclosure_tags
-    from anchor.jobs.say import mouth_track_for, render_speech_video
-    from anchor.speech.registry import make_speech_backend
+    """(wall RTF of the say pipeline with `pack`, CPU cores busy, the first `keep` program frames).
+
+    The real `anchor say` (anchor.program.clip.say) with the pack's folder as the avatar store; the
+    frames are kept as they are handed to the encoder."""
+    from unittest import mock
+
+    from anchor.program import clip
+    from anchor.program.pipeline import Pipeline
     from streaming.file import Mp4Sink
+    from streaming.frames import AudioChunk, VideoFrame
 
     settings = load_settings()
-    v = settings.video
+    settings = settings.model_copy(update={"avatars_dir": pack.path.parent})
+    fps = settings.video.fps
     kept: list[np.ndarray] = []
-    with tempfile.TemporaryDirectory(prefix="bench_va_say_") as tmp:
-        t0, c0 = time.perf_counter(), time.process_time()
-        speech = make_speech_backend(settings.speech).synthesize(text)
-        track = mouth_track_for(speech, v.fps)
-        place = presenter_placement(pack, width, height)
-        renderer = make_renderer(pack, RenderOptions(scale=place.scale, face=settings.face))
-        shot = PresenterShot(width, height, place, renderer.size)
-        compose = shot.compose
 
-        def keeping(anchor_frame, frame=None):  # type: ignore[no-untyped-def]
-            out = compose(anchor_frame, frame)
+    class KeepingSink(Mp4Sink):
+        def write(self, frame: VideoFrame, audio: AudioChunk) -> None:
             if len(kept) < keep:
-                kept.append(out)
-            return out
+                kept.append(frame.image)  # a new picture every frame (the encoder copies it to YUV)
+            super().write(frame, audio)
 
-        shot.compose = keeping  # type: ignore[method-assign]
-        out = Path(tmp) / "say.mp4"
-        with Mp4Sink(out, width, height, v.fps, crf=v.crf, preset=v.preset, threads=v.threads,
-                     metadata=disclosure_tags(speech.language)) as sink:  # fmt: skip
-            n = render_speech_video(speech, track, renderer, shot, sink)  # type: ignore[arg-type]
+    with tempfile.TemporaryDirectory(prefix="bench_va_say_") as tmp, mock.patch.object(clip, "Mp4Sink", KeepingSink):
+        request = clip.SayRequest(text, Path(tmp) / "say.mp4", avatar=pack.name, width=width, height=height)
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = clip.say(Pipeline(settings), request)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return wall / (n / v.fps), cpu / wall, kept
+    return wall / (result.frames / fps), cpu / wall, kept
 
 
 def encode_floor(frames: list[np.ndarray], width: int, height: int) -> float:
@@ -292,13 +289,13 @@ def main(argv: list[str] | None = None) -> None:
             print(f"| {name} | {p:.2f} | {s:.3f} | {sh:.2f} |")
 
         # 3. Lip-sync from text and from audio.
-        from anchor.jobs.say import mouth_track_for
-        from anchor.speech.registry import make_speech_backend
+        from anchor.program.pipeline import Pipeline
 
         settings = load_settings()
         slow = settings.speech.model_copy(update={"sentence_pause_ms": 1000})
-        speech = make_speech_backend(slow).synthesize(TEXT)
-        tt = mouth_track_for(speech, fps)
+        pipeline = Pipeline(settings.model_copy(update={"speech": slow}))
+        speech = pipeline.speak(TEXT)
+        tt = pipeline.planner.track(speech, fps)
         pad = np.zeros((fps, 4), np.float32)  # a second of silence before and after, as between items
         text_track = MouthTrack(
             fps, np.concatenate([pad, tt.params, pad]), ("sil",) * fps + tt.visemes + ("sil",) * fps

@@ -18,13 +18,11 @@ import threading
 import time
 from pathlib import Path
 
-from anchor.config import BUILTIN_AVATARS, load_settings
-from anchor.face.avatar import AvatarStore
-from anchor.live.channel import Channel
+from anchor.config import load_settings
+from anchor.live.channel import Channel, ChannelStats
 from anchor.live.items import ItemIn
 from anchor.live.store import ScriptQueue
-from anchor.speech.registry import make_speech_backend
-from bench.video_soak import use_video_renderer
+from anchor.program.pipeline import Pipeline
 from streaming.clock import SystemClock
 from streaming.rtmp import RtmpSink
 from tests.streaming.nginx_rtmp import NginxRtmp
@@ -32,16 +30,13 @@ from tests.streaming.nginx_rtmp import NginxRtmp
 
 def on_air(
     avatar_name: str, seconds: float, width: int, height: int, tmp: Path, nginx: NginxRtmp
-) -> tuple[float, dict]:
-    settings = load_settings()
-    avatar = AvatarStore(settings.avatars_dir, BUILTIN_AVATARS).load(avatar_name)
+) -> tuple[float, ChannelStats]:
+    pipeline = Pipeline(load_settings())
+    avatar = pipeline.avatar(avatar_name)
     queue = ScriptQueue(tmp / f"{avatar_name}.db")
     sink = RtmpSink(nginx.url(avatar_name), width, height, 25, video_bitrate="2500k")
-    channel = Channel(
-        settings, queue, make_speech_backend(settings.speech), avatar, [sink], SystemClock(), width=width, height=height
-    )
-    if avatar.meta.kind == "video":
-        use_video_renderer(channel, avatar, width, height)
+    # The channel makes the renderer for the pack's kind itself (Pipeline.renderer): video or photo.
+    channel = Channel(pipeline, queue, avatar, [sink], SystemClock(), width=width, height=height)
     stop = threading.Event()
     try:
         with channel:
@@ -92,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     print("| avatar | cpu cores (process CPU s / wall s) | frames sent | late | dropped |")
     print("|---|---|---|---|---|")
     for name, cores, st in rows:
-        print(f"| {name} | {cores:.2f} | {st['frames_sent']} | {st['late_frames']} | {st['dropped_frames']} |")
+        print(f"| {name} | {cores:.2f} | {st.frames_sent} | {st.late_frames} | {st.dropped_frames} |")
 
 
 if __name__ == "__main__":

@@ -22,18 +22,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from anchor.config import BUILTIN_AVATARS, load_settings
-from anchor.face.avatar import AvatarPack, AvatarStore
+from anchor.api.metrics import rss_bytes
+from anchor.config import load_settings
 from anchor.face.base import AnchorFrame
-from anchor.face.renderers import RenderOptions, make_renderer
 from anchor.face.video.renderer import VideoRenderer
 from anchor.live.channel import Channel
 from anchor.live.items import ItemIn
-from anchor.live.metrics import rss_bytes
-from anchor.live.program import ProgramTimeline
 from anchor.live.store import ScriptQueue
-from anchor.speech.registry import make_speech_backend
-from anchor.studio.presenter import PresenterShot, presenter_placement
+from anchor.program.pipeline import Pipeline
+from anchor.studio.presenter import presenter_placement
 from bench.soak import STORIES, CheckingSink
 from streaming.clock import VirtualClock
 
@@ -54,6 +51,10 @@ class WatchedRenderer:
     def rest(self) -> AnchorFrame:
         return self.inner.rest()
 
+    def plan(self, params: np.ndarray, t0: float, fps: float) -> None:
+        """Passed on, so the timeline plans the video renderer's mouths ahead as it does on a channel."""
+        self.inner.plan(params, t0, fps)
+
     def render(self, mouth: np.ndarray, t: float) -> AnchorFrame:
         frame = self.inner.render(mouth, t)
         small = cv2.cvtColor(cv2.resize(frame.image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA),
@@ -68,18 +69,13 @@ class WatchedRenderer:
         return frame
 
 
-def use_video_renderer(channel: Channel, avatar: AvatarPack, width: int, height: int) -> WatchedRenderer:
-    """Put the video renderer on the channel's timeline (the channel builds a photo renderer itself
-    until it asks make_renderer) and watch it."""
-    settings = load_settings()
-    place = presenter_placement(avatar, width, height)
-    inner = make_renderer(avatar, RenderOptions(scale=place.scale, face=settings.face, motion=1.0))
-    assert isinstance(inner, VideoRenderer), f"{avatar.name} is not a video avatar"
+def use_video_renderer(channel: Channel) -> WatchedRenderer:
+    """Watch the video renderer the channel made for its avatar (Pipeline.renderer, idle motion as the
+    channel runs it): the channel's own timeline renders through the watcher from the next frame."""
+    inner = channel.timeline.renderer
+    assert isinstance(inner, VideoRenderer), f"{channel.avatar.name} is not a video avatar"
     watched = WatchedRenderer(inner)
-    shot = PresenterShot(width, height, place, inner.size)
-    timeline = ProgramTimeline(watched, shot, channel.fps)  # type: ignore[arg-type]
-    timeline.listeners.extend(channel.timeline.listeners)
-    channel.timeline = timeline
+    channel.timeline.set_anchor(watched, presenter_placement(channel.avatar, channel.width, channel.height))
     return watched
 
 
@@ -90,18 +86,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--avatar", default="grid")
     args = ap.parse_args(argv)
     width, height = (int(v) for v in args.size.split("x"))
-    settings = load_settings()
-    avatar = AvatarStore(settings.avatars_dir, BUILTIN_AVATARS).load(args.avatar)
+    pipeline = Pipeline(load_settings())
+    avatar = pipeline.avatar(args.avatar)
     clock = VirtualClock()
     epoch = datetime(2026, 11, 25, 22, 30, tzinfo=UTC)
     total_frames = int(args.hours * 3600 * 25)
     with tempfile.TemporaryDirectory(prefix="bench_vsoak_") as tmp:
         queue = ScriptQueue(Path(tmp) / "q.db", clock=lambda: epoch + timedelta(seconds=clock.now()))
         sink = CheckingSink()
-        channel = Channel(
-            settings, queue, make_speech_backend(settings.speech), avatar, [sink], clock, width=width, height=height
-        )
-        watched = use_video_renderer(channel, avatar, width, height)
+        channel = Channel(pipeline, queue, avatar, [sink], clock, width=width, height=height)
+        watched = use_video_renderer(channel)
         samples: list[tuple[float, int]] = []
         wall0 = time.perf_counter()
         print(

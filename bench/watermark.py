@@ -32,14 +32,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from anchor.config import BUILTIN_AVATARS, load_settings
-from anchor.face.avatar import AvatarStore
-from anchor.face.blink import BlinkSchedule
-from anchor.face.renderer import FaceRenderer
-from anchor.jobs.say import mouth_track_for
+from anchor.config import load_settings
+from anchor.program.pipeline import Pipeline
+from anchor.program.timeline import ProgramTimeline
 from anchor.provenance.payload import Payload
 from anchor.provenance.watermark import MASK_EVERY, WatermarkDetector, Watermarker
-from anchor.speech.registry import make_speech_backend
 from anchor.studio.presenter import PresenterShot, presenter_placement
 from streaming.file import Mp4Sink
 from streaming.frames import AudioChunk, VideoFrame
@@ -56,20 +53,24 @@ LENGTHS_S = (0.5, 1.0, 2.0, 4.0, 10.0)
 
 
 def presenter_frames(text: str, width: int, height: int, fps: int, n: int, timing: list[float]):
-    """Program frames of the default presenter speaking `text` (looped to n frames); appends per-frame cost."""
-    settings = load_settings()
-    avatar = AvatarStore(settings.avatars_dir, BUILTIN_AVATARS).load(settings.default_avatar)
-    speech = make_speech_backend(settings.speech).synthesize(text)
-    track = mouth_track_for(speech, fps)
+    """Program frames of the default presenter speaking `text` (replayed to n frames); appends per-frame cost.
+
+    The clip pipeline without its watermark: Pipeline (speech, mouth planner, renderer) and the
+    program timeline (render + presenter compose), unmarked, so the mark is added and timed here."""
+    pipeline = Pipeline(load_settings())
+    avatar = pipeline.avatar(None)
+    segment = pipeline.segment(pipeline.speak(text), fps)
     place = presenter_placement(avatar, width, height)
-    renderer = FaceRenderer(avatar, place.scale, BlinkSchedule(2.0, 6.0, 7))
-    shot = PresenterShot(width, height, place, renderer.size, label="AI-generated")
-    shot.set_rest(renderer.render(np.zeros(4, np.float32), 0.0))
-    for i in range(n):
+    renderer = pipeline.renderer(avatar, place.scale)
+    shot = PresenterShot(width, height, place, renderer.size, label="AI-generated", fps=fps)
+    timeline = ProgramTimeline(renderer, shot, fps)
+    for _ in range(n):
+        if timeline.idle or timeline.frame_index >= (timeline.end_frame or 0):
+            timeline.play(segment)  # from the top again, as the old loop over the track did
         t0 = time.perf_counter()
-        image = shot.compose(renderer.render(track.params[i % len(track)], i / fps))
+        frame, _audio = timeline.next_frame()
         timing.append(time.perf_counter() - t0)
-        yield image
+        yield frame.image
 
 
 def write_pair(

@@ -19,13 +19,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from anchor.config import BUILTIN_AVATARS, load_settings
-from anchor.face.avatar import AvatarPack, AvatarStore
+from anchor.config import load_settings
+from anchor.face.avatar import AvatarPack
 from anchor.face.prepare import prepare_avatar
-from anchor.face.renderers import RenderOptions, make_renderer
 from anchor.face.video.source import probe_video, read_frames
-from anchor.jobs.say import mouth_track_for
-from anchor.speech.registry import make_speech_backend
+from anchor.program.pipeline import Pipeline
+from anchor.program.segment import Segment
+from anchor.program.timeline import ProgramTimeline
 from anchor.studio.presenter import PresenterShot, presenter_placement
 
 SENTENCE = "Good evening. Prices rose by more than five percent, and the mayor spoke about a new bridge."
@@ -37,19 +37,19 @@ CLIP = next(
 
 
 def render(
-    pack: AvatarPack, params: np.ndarray, frames: list[int]
+    pipeline: Pipeline, pack: AvatarPack, segment: Segment, frames: list[int]
 ) -> tuple[dict[int, np.ndarray], tuple[int, int, int]]:
-    """Program frames (1280x720) at `frames`, and the mouth box (cx, cy, half size) in them."""
-    settings = load_settings()
+    """Program frames (1280x720) at `frames` of `segment` played from frame 0 on the program
+    timeline (as `anchor say` plays a clip), and the mouth box (cx, cy, half size) in them."""
     place = presenter_placement(pack, 1280, 720)
-    renderer = make_renderer(pack, RenderOptions(scale=place.scale, face=settings.face))
-    shot = PresenterShot(1280, 720, place, renderer.size)
-    shot.set_rest(renderer.rest())
+    renderer = pipeline.renderer(pack, place.scale)
+    timeline = ProgramTimeline(renderer, PresenterShot(1280, 720, place, renderer.size), segment.fps)
+    timeline.play(segment)
     out = {}
     for i in range(max(frames) + 1):
-        img = shot.compose(renderer.render(params[i], i / 25))
+        frame, _audio = timeline.next_frame()
         if i in frames:
-            out[i] = img
+            out[i] = frame.image
     lm = pack.landmarks[:, :2] * place.scale + [place.x, place.y]
     cx, cy = (lm[13] + lm[14]) / 2
     half = int(0.55 * np.linalg.norm(lm[152] - lm[10]) * 0.55)
@@ -61,16 +61,16 @@ def main() -> None:
     ap.add_argument("--clip", type=Path, default=CLIP)
     ap.add_argument("--out", type=Path, default=Path("docs"))
     args = ap.parse_args()
-    settings = load_settings()
-    video = AvatarStore(settings.avatars_dir, BUILTIN_AVATARS).load("grid")
+    pipeline = Pipeline(load_settings())
+    video = pipeline.avatar("grid")
     info = probe_video(args.clip, min_seconds=0)
     _, first = next(iter(read_frames(info, stop=1)))
     with tempfile.TemporaryDirectory() as tmp:
         ok, png = cv2.imencode(".png", cv2.cvtColor(first, cv2.COLOR_RGB2BGR))
         photo = prepare_avatar(png.tobytes(), "grid-photo", Path(tmp), source="first frame", licence="CC BY 4.0",
                                consent="GRID")  # fmt: skip
-        speech = make_speech_backend(settings.speech).synthesize(SENTENCE)
-        track = mouth_track_for(speech, 25)
+        segment = pipeline.segment(pipeline.speak(SENTENCE), 25)
+        track = segment.track
         opening = track.opening
         vis = track.visemes
 
@@ -88,7 +88,7 @@ def main() -> None:
         shots = {}
         boxes = {}
         for name, pack in (("photo", photo), ("video", video)):
-            shots[name], boxes[name] = render(pack, track.params, chosen)
+            shots[name], boxes[name] = render(pipeline, pack, segment, chosen)
     args.out.mkdir(parents=True, exist_ok=True)
 
     def around_face(name: str) -> np.ndarray:
