@@ -8,7 +8,7 @@ import pytest
 
 from anchor.lipsync.model.data import speech_settings
 from anchor.lipsync.model.evaluate import pearson
-from anchor.lipsync.model.gate import ATTACK_S, RELEASE_S, SilenceGate, frame_levels, hop_levels
+from anchor.lipsync.model.gate import ATTACK_S, HANG_S, RELEASE_S, SilenceGate, frame_levels, hop_levels
 from anchor.lipsync.model.infer import AudioMouthModel
 from anchor.speech.espeak import EspeakBackend
 
@@ -88,6 +88,8 @@ def test_gate_rules_on_levels() -> None:
     dip = [gate.step(-44.0, -44.0, 0.9) for _ in range(2)]
     assert min(dip) == 1.0  # held through a 80 ms dip
     assert [gate.step(-15.0, -15.0, 0.0)] == [1.0]
-    closing = [gate.step(-45.0, -45.0, 0.95) for _ in range(8)]
+    long_dip = round(HANG_S * FPS) + round(RELEASE_S * FPS) + 1  # the hang, then the release ramp
+    closing = [gate.step(-45.0, -45.0, 0.95) for _ in range(long_dip)]
+    assert closing[round(HANG_S * FPS) - 1] == 1.0, "held for the hang"
     assert closing[-1] == 0.0 and all(a >= b for a, b in zip(closing, closing[1:]))
     assert gate.step(-15.0, -15.0, 0.9) == 0.0  # loud but the model hears silence (a cough, a bang)
