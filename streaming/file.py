@@ -29,6 +29,7 @@ from streaming.encoder import (
     yuv420p_to_av_frame,
 )
 from streaming.frames import AudioChunk, VideoFrame
+from streaming.outputs import SinkClosedError
 
 # Keys the mp4 muxer keeps in its standard iTunes-style tags (checked with FFmpeg 8 /
 # libavformat 62). Any other key switches the file to `use_metadata_tags` (QuickTime
@@ -132,7 +133,7 @@ class Mp4Sink:
         failed since the last call.
         """
         if self._closed:
-            raise RuntimeError(f"Mp4Sink for {self.path} is closed")
+            raise SinkClosedError(f"Mp4Sink for {self.path} is closed")
         self._raise_failure()
         index = self._validate(frame, audio)
         item = (index, rgb_to_yuv420p(frame.image), audio.samples.copy())

@@ -9,6 +9,10 @@ from typing import Protocol, runtime_checkable
 from streaming.frames import AudioChunk, VideoFrame
 
 
+class SinkClosedError(RuntimeError):
+    """A frame was written to a sink after it was closed."""
+
+
 @runtime_checkable
 class Sink(Protocol):
     """Where program frames go (Mp4Sink, RtmpSink, a WebRTC fan-out, a test recorder)."""

@@ -56,7 +56,7 @@ from streaming.encoder import (
     yuv420p_to_av_frame,
 )
 from streaming.frames import AudioChunk, VideoFrame
-from streaming.outputs import OutputStatus, StateCallback, masked_url
+from streaming.outputs import OutputStatus, SinkClosedError, StateCallback, masked_url
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ class RtmpSink:
         Raises only for bad input or a closed sink, never because of the network.
         """
         if self._closed:
-            raise RuntimeError(f"RtmpSink for {self.url} is closed")
+            raise SinkClosedError(f"RtmpSink for {self.url} is closed")
         self._validate(frame, audio)
         self._break_if_stalled(self.io_timeout)
         if self._state != "up":

@@ -463,8 +463,7 @@ class Channel:
                 self.pacer.wait_for(frame.pts)
                 for sink in self.sinks:
                     sink.write(frame, audio)
-                for out in self.output_set.sinks():
-                    out.write(frame, audio)
+                self.output_set.write(frame, audio)
         except BaseException as e:  # surfaced through `error` and the log; the owner decides
             self.error = e
             log.exception("channel stopped by an error")

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from anchor.errors import InputError, NotFoundError
 from anchor.live.config import OutputConfig
-from streaming.outputs import NetworkOutput, OutputStatus, StateCallback, masked_url
+from streaming.frames import AudioChunk, VideoFrame
+from streaming.outputs import NetworkOutput, OutputStatus, SinkClosedError, StateCallback, masked_url
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,16 @@ class OutputSet:
     def sinks(self) -> tuple[NetworkOutput, ...]:
         """The outputs currently pushing (a snapshot; cheap, for every frame)."""
         return self._live
+
+    def write(self, frame: VideoFrame, audio: AudioChunk) -> None:
+        """Hand the frame to every output pushing now. An output the operator removes or stops
+        between the snapshot and its write is skipped; one closed by anything else is an error."""
+        for sink in self._live:
+            try:
+                sink.write(frame, audio)
+            except SinkClosedError:
+                if sink in self._live:
+                    raise
 
     def add(self, config: OutputConfig, *, enabled: bool = True) -> OutputInfo:
         with self._lock:
@@ -126,6 +137,7 @@ class OutputSet:
 
     def _close(self, out: _Output) -> None:
         sink, out.sink = out.sink, None
+        self._refresh()  # out of the air loop's next snapshot before it is closed
         if sink is not None:
             try:
                 sink.close()
