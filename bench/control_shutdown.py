@@ -20,14 +20,14 @@ import argparse
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.live_process import start_live
+
 KEY = "bench-control-key"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -37,39 +37,13 @@ ARGS = [
 ]  # fmt: skip
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_channel(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    ch = tmp / f"ch{port}.yaml"
-    ch.write_text(
-        f"name: bench\nwidth: 640\nheight: 360\nqueue_db: {tmp}/q{port}.db\noutputs: []\n"
-        f"control: {{host: 127.0.0.1, port: {port}, api_key: {KEY}}}\n"
-        "webrtc: {viewing: token, max_viewers: 8, host_addresses: [127.0.0.1]}\n"
+    proc, base = start_live(
+        tmp,
+        "name: bench\nwidth: 640\nheight: 360\noutputs: []\n"
+        "webrtc: {viewing: token, max_viewers: 8, host_addresses: [127.0.0.1]}\n",
+        KEY,
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "anchor", "live", str(ch)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("anchor live did not start")
-        time.sleep(0.2)
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {KEY}"}, timeout=30) as c:
         for k in range(5):
             c.post("/queue", json={"text": f"Story {k}. The council met today and agreed a budget for next year."})

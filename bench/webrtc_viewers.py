@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from bench.live_process import start_live
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,30 +81,14 @@ def run_size(width: int, height: int, steps: list[int], seconds: float) -> None:
     with tempfile.TemporaryDirectory(prefix="bench_webrtc_") as tmp:
         nginx = NginxRtmp(Path(tmp) / "nginx")
         nginx.start()
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        ch = Path(tmp) / "ch.yaml"
-        ch.write_text(
-            f"name: bench\nwidth: {width}\nheight: {height}\nqueue_db: {tmp}/q.db\n"
+        proc, base = start_live(
+            Path(tmp),
+            f"name: bench\nwidth: {width}\nheight: {height}\n"
             f"outputs: [{{url: '{nginx.url('bench')}', video_bitrate: 2500k}}]\n"
-            f"control: {{host: 127.0.0.1, port: {port}, api_key: null}}\n"  # loopback only: no key needed
-            "webrtc: {viewing: public, max_viewers: 64, host_addresses: [127.0.0.1]}\n"
+            "webrtc: {viewing: public, max_viewers: 64, host_addresses: [127.0.0.1]}\n",
+            None,  # loopback only: no key needed
         )
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "anchor", "live", str(ch)],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(100):
-                try:
-                    httpx.get(f"{base}/healthz", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
             for k in range(40):  # keep the host talking
                 httpx.post(
                     f"{base}/queue",
