@@ -65,8 +65,12 @@ def test_an_output_removed_or_stopped_during_a_write_is_skipped(
     second = outputs.add(OutputConfig(url="rtmp://b.example/live/key-b"))
     a, b = made["rtmp://a.example/live/key-a"], made["rtmp://b.example/live/key-b"]
     outputs.write(*_frame(0))
-    # the operator acts on the second output while the air loop is writing frame 1 to the first
-    a.before_write = lambda: (a.__setattr__("before_write", None), getattr(outputs, action)(second.id))[1]
+
+    def operator_acts() -> None:  # on the second output, while the air loop writes frame 1 to the first
+        a.before_write = None
+        getattr(outputs, action)(second.id)
+
+    a.before_write = operator_acts
     outputs.write(*_frame(1))  # must not raise
     outputs.write(*_frame(2))
     assert a.frames == [0, 1, 2]
