@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -53,6 +54,51 @@ class CheckingSink:
         pass
 
 
+@dataclass(frozen=True)
+class SoakRun:
+    """What `run_program` saw: (program s, RSS bytes) every 5 program-minutes, items queued, wall s."""
+
+    samples: list[tuple[float, int]]
+    items: int
+    wall_s: float
+
+    def rss_slope(self) -> tuple[float, np.ndarray]:
+        """(RSS slope after a 10-minute warm-up in MiB per program hour, RSS MiB per sample)."""
+        t = np.array([s for s, _ in self.samples])
+        r = np.array([m for _, m in self.samples]) / 2**20
+        warm = t >= 600
+        slope = np.polyfit(t[warm] / 3600, r[warm], 1)[0] if warm.sum() >= 2 else float("nan")
+        return float(slope), r
+
+
+def run_program(channel: Channel, queue: ScriptQueue, total_frames: int, idle_s: float) -> SoakRun:
+    """Run `channel` until `total_frames` of program: a new story whenever the queue has run dry
+    and `idle_s` of idle have passed; prints RSS every 5 program-minutes."""
+    samples: list[tuple[float, int]] = []
+    wall0 = time.perf_counter()
+    print(f"{'program':>9} {'wall s':>8} {'RSS MiB':>8} {'items':>6} {'late':>5}")
+    next_report, idle_since, k = 0, 0, 0
+    with channel:
+        while channel.timeline.frame_index < total_frames and channel.error is None:
+            n = channel.timeline.frame_index
+            if channel.timeline.idle and queue.depth() == 0:
+                if n - idle_since > idle_s * 25:
+                    queue.add(ItemIn(text=STORIES[k % len(STORIES)]))
+                    channel.nudge()
+                    k += 1
+                    idle_since = n
+            elif not channel.timeline.idle:
+                idle_since = n
+            if n >= next_report:
+                rss = rss_bytes()
+                samples.append((n / 25, rss))
+                print(f"{n / 1500:7.0f} m {time.perf_counter() - wall0:8.1f} {rss / 2**20:8.1f} {k:6d} "
+                      f"{channel.pacer.late_frames:5d}")  # fmt: skip
+                next_report += 5 * 60 * 25
+            time.sleep(0.005)
+    return SoakRun(samples, k, time.perf_counter() - wall0)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hours", type=float, default=1.0)
@@ -70,36 +116,11 @@ def main(argv: list[str] | None = None) -> None:
             Pipeline(settings), queue, AvatarStore(BUILTIN_AVATARS).load("default"),
             [sink], clock, width=width, height=height,
         )  # fmt: skip
-        samples: list[tuple[float, int]] = []
-        wall0 = time.perf_counter()
         print(f"soak: {args.hours:g} h of program at {width}x{height} 25 fps on a virtual clock")
-        print(f"{'program':>9} {'wall s':>8} {'RSS MiB':>8} {'items':>6} {'late':>5}")
-        next_report, idle_since, k = 0, 0, 0
-        with channel:
-            while channel.timeline.frame_index < total_frames and channel.error is None:
-                n = channel.timeline.frame_index
-                if channel.timeline.idle and queue.depth() == 0:
-                    if n - idle_since > 4 * 25:
-                        queue.add(ItemIn(text=STORIES[k % len(STORIES)]))
-                        channel.nudge()
-                        k += 1
-                        idle_since = n
-                elif not channel.timeline.idle:
-                    idle_since = n
-                if n >= next_report:
-                    rss = rss_bytes()
-                    samples.append((n / 25, rss))
-                    print(
-                        f"{n / 1500:7.0f} m {time.perf_counter() - wall0:8.1f} {rss / 2**20:8.1f} {k:6d} {channel.pacer.late_frames:5d}"
-                    )
-                    next_report += 5 * 60 * 25
-                time.sleep(0.005)
+        run = run_program(channel, queue, total_frames, idle_s=4)
         queue.close()
-    wall = time.perf_counter() - wall0
-    t = np.array([s for s, _ in samples])
-    r = np.array([m for _, m in samples]) / 2**20
-    warm = t >= 600
-    slope = np.polyfit(t[warm] / 3600, r[warm], 1)[0] if warm.sum() >= 2 else float("nan")
+    wall, k = run.wall_s, run.items
+    slope, _ = run.rss_slope()
     print(
         f"program {channel.timeline.frame_index / 25 / 3600:.2f} h in {wall:.0f} s wall ({channel.timeline.frame_index / wall:.0f} fps)"
     )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from array import array
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,16 +21,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from anchor.api.metrics import rss_bytes
 from anchor.config import load_settings
 from anchor.face.base import AnchorFrame
 from anchor.face.video.renderer import VideoRenderer
 from anchor.live.channel import Channel
-from anchor.live.items import ItemIn
 from anchor.live.store import ScriptQueue
 from anchor.program.pipeline import Pipeline
 from anchor.studio.presenter import presenter_placement
-from bench.soak import STORIES, CheckingSink
+from bench.soak import CheckingSink, run_program
 from streaming.clock import VirtualClock
 
 
@@ -96,37 +93,13 @@ def main(argv: list[str] | None = None) -> None:
         sink = CheckingSink()
         channel = Channel(pipeline, queue, avatar, [sink], clock, width=width, height=height)
         watched = use_video_renderer(channel)
-        samples: list[tuple[float, int]] = []
-        wall0 = time.perf_counter()
         print(
             f"video soak: {args.hours:g} h of program at {width}x{height} 25 fps, avatar {avatar.name!r}, virtual clock"
         )
-        print(f"{'program':>9} {'wall s':>8} {'RSS MiB':>8} {'items':>6} {'late':>5}")
-        next_report, idle_since, k = 0, 0, 0
-        with channel:
-            while channel.timeline.frame_index < total_frames and channel.error is None:
-                n = channel.timeline.frame_index
-                if channel.timeline.idle and queue.depth() == 0:
-                    if n - idle_since > 6 * 25:
-                        queue.add(ItemIn(text=STORIES[k % len(STORIES)]))
-                        channel.nudge()
-                        k += 1
-                        idle_since = n
-                elif not channel.timeline.idle:
-                    idle_since = n
-                if n >= next_report:
-                    rss = rss_bytes()
-                    samples.append((n / 25, rss))
-                    print(f"{n / 1500:7.0f} m {time.perf_counter() - wall0:8.1f} {rss / 2**20:8.1f} {k:6d} "
-                          f"{channel.pacer.late_frames:5d}")  # fmt: skip
-                    next_report += 5 * 60 * 25
-                time.sleep(0.005)
+        run = run_program(channel, queue, total_frames, idle_s=6)
         queue.close()
-    wall = time.perf_counter() - wall0
-    t = np.array([s for s, _ in samples])
-    r = np.array([m for _, m in samples]) / 2**20
-    warm = t >= 600
-    slope = np.polyfit(t[warm] / 3600, r[warm], 1)[0] if warm.sum() >= 2 else float("nan")
+    wall, k = run.wall_s, run.items
+    slope, r = run.rss_slope()
     d = np.frombuffer(watched.changes, np.float32)
     j = np.frombuffer(bytes(watched.join), np.uint8).astype(bool)
     idle = np.frombuffer(bytes(watched.idle), np.uint8).astype(bool)
