@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -166,6 +166,28 @@ def join_speech(
     )
 
 
-def whole_text(backend: SpeechBackend, text: str, **options: Any) -> Iterator[Speech]:
+class SpeaksWholeText:
     """`synthesize_sentences` for a backend that cannot stream: the whole text as one piece."""
-    yield backend.synthesize(text, **options)
+
+    def synthesize(
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        voice: str | None = None,
+        rate: int | None = None,
+        pitch: int | None = None,
+    ) -> Speech:
+        raise NotImplementedError
+
+    def synthesize_sentences(
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        voice: str | None = None,
+        rate: int | None = None,
+        pitch: int | None = None,
+    ) -> Iterator[Speech]:
+        """The whole text as one piece (this backend does not stream)."""
+        yield self.synthesize(text, language=language, voice=voice, rate=rate, pitch=pitch)

@@ -7,18 +7,16 @@ a WAV file without timings: the mouth comes from the audio-to-mouth model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from anchor.config import SpeechSettings
 from anchor.errors import InputError
-from anchor.speech.base import Speech, SpeechCapabilities, VoiceInfo, whole_text
+from anchor.speech.base import SpeaksWholeText, Speech, SpeechCapabilities, VoiceInfo
 from anchor.speech.external import check_text, speech_from_audio
 from anchor.speech.http_client import HttpRequest, fetch, join_url, with_query
 
 ENDPOINT = "/api/tts"
 
 
-class CoquiSpeechBackend:
+class CoquiSpeechBackend(SpeaksWholeText):
     """SpeechBackend for Coqui tts-server."""
 
     name = "coqui"
@@ -52,18 +50,6 @@ class CoquiSpeechBackend:
         server = f"the Coqui TTS server ({self.url})"
         body = fetch(HttpRequest(url, "GET"), timeout_s=self._s.timeout_s, retries=self._s.retries, server=server)
         return speech_from_audio(body, clean, language, speaker or "default", server)
-
-    def synthesize_sentences(
-        self,
-        text: str,
-        *,
-        language: str | None = None,
-        voice: str | None = None,
-        rate: int | None = None,
-        pitch: int | None = None,
-    ) -> Iterator[Speech]:
-        """The whole text as one piece (this backend does not stream)."""
-        return whole_text(self, text, language=language, voice=voice, rate=rate, pitch=pitch)
 
     def voices(self) -> list[VoiceInfo]:
         return [VoiceInfo(id=self._s.voice or "default", language="", name=f"Coqui {self.url}", backend=self.name)]

@@ -24,7 +24,6 @@ from __future__ import annotations
 import ctypes
 import numbers
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -32,7 +31,15 @@ import numpy as np
 
 from anchor.config import SpeechSettings
 from anchor.errors import BackendError, InputError, MissingDependencyError
-from anchor.speech.base import PhonemeEvent, SentenceSpan, Speech, SpeechCapabilities, VoiceInfo, WordEvent, whole_text
+from anchor.speech.base import (
+    PhonemeEvent,
+    SentenceSpan,
+    SpeaksWholeText,
+    Speech,
+    SpeechCapabilities,
+    VoiceInfo,
+    WordEvent,
+)
 from anchor.speech.resample import to_program_rate
 from anchor.speech.text import (
     collapse_whitespace,
@@ -286,7 +293,7 @@ def ipa_phoneme(name: str) -> str:
     return _IPA_FIXES.get(name, name)
 
 
-class EspeakBackend:
+class EspeakBackend(SpeaksWholeText):
     """SpeechBackend on libespeak-ng: 48 kHz mono int16 speech with phoneme and word timings."""
 
     name = "espeak"
@@ -378,18 +385,6 @@ class EspeakBackend:
         target = entry.identifier if entry is not None else base
         if not lib.set_voice(target + plus + variant):
             raise InputError(f"unknown espeak voice {voice!r}; {hint}", field="voice")
-
-    def synthesize_sentences(
-        self,
-        text: str,
-        *,
-        language: str | None = None,
-        voice: str | None = None,
-        rate: int | None = None,
-        pitch: int | None = None,
-    ) -> Iterator[Speech]:
-        """The whole text as one piece (this backend does not stream)."""
-        return whole_text(self, text, language=language, voice=voice, rate=rate, pitch=pitch)
 
     def voices(self) -> list[VoiceInfo]:
         """Installed espeak voices for the configured languages (at least en and zh), plus the

@@ -8,11 +8,9 @@ The answer is audio only: the mouth comes from the audio-to-mouth model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from anchor.config import SpeechSettings
 from anchor.errors import InputError
-from anchor.speech.base import Speech, SpeechCapabilities, VoiceInfo, whole_text
+from anchor.speech.base import SpeaksWholeText, Speech, SpeechCapabilities, VoiceInfo
 from anchor.speech.external import check_text, speech_from_audio
 from anchor.speech.http_client import fetch, join_url, json_request
 
@@ -20,7 +18,7 @@ ENDPOINT = "/v1/audio/speech"
 DEFAULT_RATE_WPM = 165
 
 
-class OpenAISpeechBackend:
+class OpenAISpeechBackend(SpeaksWholeText):
     """SpeechBackend for OpenAI-compatible /v1/audio/speech servers."""
 
     name = "openai"
@@ -65,18 +63,6 @@ class OpenAISpeechBackend:
             server=server,
         )
         return speech_from_audio(body, clean, language, str(payload["voice"]), server)
-
-    def synthesize_sentences(
-        self,
-        text: str,
-        *,
-        language: str | None = None,
-        voice: str | None = None,
-        rate: int | None = None,
-        pitch: int | None = None,
-    ) -> Iterator[Speech]:
-        """The whole text as one piece (this backend does not stream)."""
-        return whole_text(self, text, language=language, voice=voice, rate=rate, pitch=pitch)
 
     def voices(self) -> list[VoiceInfo]:
         """The configured voice (the API has no standard voice listing)."""

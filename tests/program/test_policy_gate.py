@@ -3,7 +3,6 @@ and a script that needs review is refused for finished videos but held in a chan
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +19,13 @@ from anchor.program.clip import SayRequest, say
 from anchor.program.pipeline import Pipeline
 from anchor.provenance.policy import PolicyRefused
 from anchor.rundown.load import parse_rundown
-from anchor.speech.base import Speech, SpeechCapabilities, VoiceInfo, whole_text
+from anchor.speech.base import SpeaksWholeText, Speech, SpeechCapabilities, VoiceInfo
 from streaming.clock import VirtualClock
 
 REFUSED = "Good evening. They should be exterminated."  # on the shipped block list (hate)
 
 
-class RecordingSpeech:
+class RecordingSpeech(SpeaksWholeText):
     """A speech stage that records what reaches it (and says it as a short tone)."""
 
     name = "recording"
@@ -39,9 +38,6 @@ class RecordingSpeech:
         self.heard.append(text)
         t = np.arange(4800) / 48000
         return Speech((np.sin(2 * np.pi * 200 * t) * 8000).astype(np.int16), "en", "tone")
-
-    def synthesize_sentences(self, text: str, **options: object) -> Iterator[Speech]:
-        return whole_text(self, text, **options)  # type: ignore[arg-type]
 
     def voices(self) -> list[VoiceInfo]:
         return []
