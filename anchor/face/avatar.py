@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -127,3 +129,42 @@ class AvatarStore:
 
     def exists(self, name: str) -> bool:
         return any((d / name / META_FILE).is_file() for d in self._dirs())
+
+
+def store_pack(staging: Path, target: Path, *, overwrite: bool) -> None:
+    """Move a finished staging directory to `target` (swapping out an old pack when overwriting)."""
+    staging, target = Path(staging), Path(target)
+    if not (staging / META_FILE).is_file():
+        raise RuntimeError(f"{staging} is not a finished pack")
+    if target.exists() or target.is_symlink():
+        if not overwrite:
+            raise InputError(
+                f"an avatar named {target.name!r} already exists in {target.parent}; choose another name "
+                "or ask to overwrite it",
+                field="name",
+            )
+        retired = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:12]}")
+        target.rename(retired)
+        try:
+            staging.rename(target)
+        except OSError:
+            retired.rename(target)
+            raise
+        remove_path(retired)
+        return
+    try:
+        staging.rename(target)
+    except OSError as exc:
+        if target.exists():
+            raise InputError(
+                f"an avatar named {target.name!r} was just created by someone else; choose another name", field="name"
+            ) from exc
+        raise
+
+
+def remove_path(path: Path) -> None:
+    """Remove a file, a symlink (not what it points to) or a folder tree; nothing if absent."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)

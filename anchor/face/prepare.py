@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import uuid
 import warnings
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from anchor.errors import InputError
-from anchor.face.avatar import AvatarMeta, AvatarPack, check_slug, load_pack, save_pack
+from anchor.face.avatar import AvatarMeta, AvatarPack, check_slug, load_pack, remove_path, save_pack, store_pack
 from anchor.face.detect import N_LANDMARKS, FaceAnalyzer, FaceBox, landmarks_box
 
 MAX_PHOTO_BYTES = 50 * 1024 * 1024
@@ -291,37 +290,10 @@ def _store(
 ) -> None:
     """Write the pack next to `target`, then move it into place (swapping out an old one)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tag = uuid.uuid4().hex[:12]
-    staging = target.with_name(f".{target.name}.new-{tag}")
-    retired = target.with_name(f".{target.name}.old-{tag}")
+    staging = target.with_name(f".{target.name}.new-{uuid.uuid4().hex[:12]}")
     try:
         save_pack(staging, rgb, landmarks, mask, meta)
-        if overwrite and (target.exists() or target.is_symlink()):
-            target.rename(retired)
-            try:
-                staging.rename(target)
-            except OSError:
-                retired.rename(target)
-                raise
-            _remove(retired)
-            return
-        try:
-            staging.rename(target)
-        except OSError as exc:
-            # Someone created the name between our check and now; theirs stays.
-            if target.exists():
-                raise InputError(
-                    f"an avatar named {target.name!r} was just created by someone else; choose another name",
-                    field="name",
-                ) from exc
-            raise
+        store_pack(staging, target, overwrite=overwrite)
     finally:
         for leftover in (staging, staging.with_name(f".{staging.name}.tmp")):
-            _remove(leftover)
-
-
-def _remove(path: Path) -> None:
-    if path.is_symlink() or path.is_file():
-        path.unlink()
-    elif path.is_dir():
-        shutil.rmtree(path)
+            remove_path(leftover)

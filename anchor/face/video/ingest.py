@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from anchor.errors import InputError
-from anchor.face.avatar import AvatarMeta, check_slug
+from anchor.face.avatar import AvatarMeta, check_slug, store_pack
 from anchor.face.detect import FaceAnalyzer, landmarks_box
 from anchor.face.video import analyse as an
 from anchor.face.video import bank as bk
@@ -35,7 +35,6 @@ from anchor.face.video.pack import (
     MOUTHS_FILE,
     VideoPackInfo,
     mask_size,
-    store_pack,
     write_pack_files,
 )
 from anchor.face.video.source import FIELD, probe_video, read_frames

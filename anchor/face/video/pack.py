@@ -12,14 +12,12 @@
       base_mask.mp4  the person mask of every base frame, at half size (H.264 grey)
       mouths.mp4     the mouth bank's crops, one per frame (H.264 4:4:4)
 
-A pack is written into a staging directory and renamed into place (`store_pack`), so a
+A pack is written into a staging directory and renamed into place (`face.avatar.store_pack`, as photo packs are), so a
 reader never sees half a pack and a refused or failed build leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +27,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from anchor.errors import InputError
-from anchor.face.avatar import META_FILE, AvatarMeta, save_pack
+from anchor.face.avatar import AvatarMeta, save_pack
 from anchor.face.video.bank import MouthBank
 from anchor.face.video.loops import LoopGraph
 from anchor.face.video.measure import MouthCalibration
@@ -162,37 +160,6 @@ def load_video_pack(path: Path, crops: Callable[[Path], np.ndarray] | None = Non
         step=info.bank_step,
     )
     return VideoPack(path, info, arrays["reference"], arrays["base_transforms"], arrays["base_source"], bank)
-
-
-def store_pack(staging: Path, target: Path, *, overwrite: bool) -> None:
-    """Move a finished staging directory to `target` (swapping out an old pack when overwriting)."""
-    staging, target = Path(staging), Path(target)
-    if not (staging / META_FILE).is_file():
-        raise RuntimeError(f"{staging} is not a finished pack")
-    if target.exists() or target.is_symlink():
-        if not overwrite:
-            raise InputError(
-                f"an avatar named {target.name!r} already exists in {target.parent}; choose another name "
-                "or ask to overwrite it",
-                field="name",
-            )
-        retired = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:12]}")
-        target.rename(retired)
-        try:
-            staging.rename(target)
-        except OSError:
-            retired.rename(target)
-            raise
-        shutil.rmtree(retired, ignore_errors=True)
-        return
-    try:
-        staging.rename(target)
-    except OSError as exc:
-        if target.exists():
-            raise InputError(
-                f"an avatar named {target.name!r} was just created by someone else; choose another name", field="name"
-            ) from exc
-        raise
 
 
 def mask_size(width: int, height: int) -> tuple[int, int]:

@@ -11,7 +11,7 @@ import pytest
 
 from anchor.config import BUILTIN_AVATARS, FaceSettings
 from anchor.errors import InputError
-from anchor.face.avatar import AvatarPack, load_pack
+from anchor.face.avatar import AvatarPack, load_pack, store_pack
 from anchor.face.renderer import FaceRenderer
 from anchor.face.renderers import RenderOptions, make_renderer
 from anchor.face.video.pack import (
@@ -21,7 +21,6 @@ from anchor.face.video.pack import (
     MOUTHS_FILE,
     VideoPack,
     load_video_pack,
-    store_pack,
     write_pack_files,
 )
 from anchor.face.video.renderer import VideoRenderer
