@@ -150,7 +150,10 @@ def store_pack(staging: Path, target: Path, *, overwrite: bool) -> None:
         except OSError:
             retired.rename(target)
             raise
-        remove_path(retired)
+        try:
+            remove_path(retired)
+        except OSError:  # the new pack is in place; an old copy that cannot be removed stays hidden
+            pass
         return
     try:
         staging.rename(target)
