@@ -106,6 +106,7 @@ class Compositor:
         self._rest: Sprite | None = None
         self._base: np.ndarray | None = None
         self._base_key: object = None
+        self._base_of: tuple[object, ...] = ()  # what the key's ids name, kept alive so no id is reused
         self._statics: list[tuple[Sprite, int, int]] = []
         self._frame = 0
 
@@ -274,6 +275,7 @@ class Compositor:
         if key != self._base_key:
             self._rebuild_base(background, show_anchor, placement, panel, strap if strap_in >= 1 else None, cue)
             self._base_key = key
+            self._base_of = (background, media, panel, strap, self._ticker, self._logo)
         assert self._base is not None
         out = self._base.copy()
         L = self.layout
