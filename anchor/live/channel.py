@@ -389,7 +389,7 @@ class Channel:
                     self.timeline.cut_at_sentence_end()
             else:
                 prep = self.preparer.get(interrupt.id)
-                if prep is not None and prep.ready:
+                if prep is not None and prep.ready and interrupt.state == "ready":
                     self._put_on_air(interrupt, prep)  # cuts whatever plays, at this frame
                     return
         self._feed()

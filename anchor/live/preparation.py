@@ -235,7 +235,10 @@ class Preparer:
         except AnchorError as e:
             self._fail(prep, str(e))
             return
-        first_ready = False
+        if piece is not None and not prep.pieces and item.state in ("queued", "preparing"):
+            # Ready is recorded before the piece is published: once the channel can see the piece
+            # it may put the item on air (ready -> playing) at the next frame.
+            self._mark(lambda i: self.queue.mark_ready(i, revision=item.revision), item)
         with self._lock:
             prep.busy = False
             if prep.dropped:
@@ -245,10 +248,7 @@ class Preparer:
                 prep.sentences = len(prep.pieces)
             else:
                 prep.pieces.append(piece)
-                first_ready = len(prep.pieces) == 1
             self._wake.notify_all()
-        if first_ready and item.state in ("queued", "preparing"):
-            self._mark(lambda i: self.queue.mark_ready(i, revision=item.revision), item)
         if prep.done and not prep.pieces:
             self._fail(prep, "the text held nothing to say")
 

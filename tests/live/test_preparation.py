@@ -8,6 +8,7 @@ skipped; with the resume policy an interrupted item goes on from the sentence it
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -220,3 +221,25 @@ def test_an_item_can_be_presented_by_another_avatar_and_the_channel_one_returns(
     during_host = np.mean(green[frames[host.id] + 1 : frames[host.id] + 20])
     before = np.mean(green[: frames[guest.id]])
     assert during_guest > during_host + 5 and abs(during_host - before) < 2, (before, during_guest, during_host)
+
+
+def test_an_item_is_ready_in_the_queue_before_the_channel_can_put_it_on_air(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """A slow queue write must not let the channel air an interrupt the queue still calls `preparing`
+    (playing would be refused, and the item would end `ready` instead of `played`)."""
+    channel, queue, sink, events = _channel(pipeline, tmp_path)
+    real_mark_ready = queue.mark_ready
+
+    def slow_mark_ready(item_id: int, revision: int | None = None):  # type: ignore[no-untyped-def]
+        time.sleep(0.3)
+        return real_mark_ready(item_id, revision=revision)
+
+    long = queue.add(ItemIn(text=" ".join(SENTENCES)))
+    with channel:
+        wait_until(lambda: ("started", long.id) in kinds(events), 90)
+        queue.mark_ready = slow_mark_ready  # type: ignore[method-assign]
+        urgent = queue.add(ItemIn(text="Breaking news.", mode="interrupt"))  # cuts in as soon as it is ready
+        channel.nudge()
+        wait_until(lambda: ("finished", urgent.id) in kinds(events), 90)
+    assert queue.get(urgent.id).state == "played"
