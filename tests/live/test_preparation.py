@@ -223,9 +223,7 @@ def test_an_item_can_be_presented_by_another_avatar_and_the_channel_one_returns(
     assert during_guest > during_host + 5 and abs(during_host - before) < 2, (before, during_guest, during_host)
 
 
-def test_an_item_is_ready_in_the_queue_before_the_channel_can_put_it_on_air(
-    pipeline: Pipeline, tmp_path: Path
-) -> None:
+def test_an_item_is_ready_in_the_queue_before_the_channel_can_put_it_on_air(pipeline: Pipeline, tmp_path: Path) -> None:
     """A slow queue write must not let the channel air an interrupt the queue still calls `preparing`
     (playing would be refused, and the item would end `ready` instead of `played`)."""
     channel, queue, sink, events = _channel(pipeline, tmp_path)
