@@ -59,3 +59,23 @@ def rtmp_server(tmp_path: Path) -> Iterator[NginxRtmp]:
         yield server
     finally:
         server.stop()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Rebuildable caches (anchor.disk_cache) go to a folder of this run, not the user's ~/.cache:
+    the suite builds them itself, and `anchor` processes that tests start inherit the folder."""
+    import os
+    import tempfile
+
+    if "ANCHOR_CACHE_DIR" not in os.environ:
+        os.environ["ANCHOR_CACHE_DIR"] = _RUN_CACHE[0] = tempfile.mkdtemp(prefix="anchor-test-cache-")
+
+
+_RUN_CACHE = [""]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _RUN_CACHE[0]:
+        import shutil
+
+        shutil.rmtree(_RUN_CACHE[0], ignore_errors=True)

@@ -9,9 +9,25 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.spatial import Delaunay
 
+from anchor.disk_cache import cached_value, digest_key
 from anchor.face.base import Rect
+
+
+def triangulate(points: np.ndarray) -> np.ndarray:
+    """(T, 3) int32 vertex indices of the Delaunay triangulation of (V, 2) `points`.
+
+    Cached on disk by the points' bytes: an avatar's layout never changes, and importing
+    scipy.spatial costs ~0.3 s of every cold start."""
+    pts = np.ascontiguousarray(points, np.float64)
+
+    def build() -> bytes:
+        from scipy.spatial import Delaunay
+
+        return bytes(Delaunay(pts).simplices.astype(np.int32).tobytes())
+
+    data = cached_value("delaunay", digest_key(pts.tobytes(), str(pts.shape).encode()), build)
+    return np.frombuffer(data, np.int32).reshape(-1, 3).copy()
 
 
 def border_points(rect: Rect, step: float) -> np.ndarray:
@@ -38,7 +54,7 @@ class MeshWarp:
         self.source = np.asarray(source, np.float32)
         self.rect = rect
         topo = self.source if layout is None else np.asarray(layout, np.float32)
-        self.triangles = Delaunay(topo.astype(np.float64)).simplices.astype(np.int32)
+        self.triangles = triangulate(topo)
         h, w = rect.height, rect.width
         self._ids = np.empty((h, w), np.int32)
         gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))

@@ -11,14 +11,18 @@ used (hibari downloads the others on first use, which anchor never does).
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from anchor.config import HibariSettings, SpeechSettings
+from anchor.disk_cache import cache_dir, cached_bytes, cached_value, file_key, machine_key
 from anchor.errors import BackendError, InputError, MissingDependencyError
 from anchor.speech.base import PhonemeEvent, Speech, SpeechCapabilities, VoiceInfo, WordEvent
 from anchor.speech.kokoro_alphabet import (
@@ -42,6 +46,7 @@ TIMING_LEAD_UNITS = 1
 """Phoneme boundaries are moved one duration unit (25 ms) earlier (see `lead_events`)."""
 _DURATIONS = "/Cast_32_output_0"
 _OUTPUTS = ["lh", "theta", "ln", "lr", "phi", "f0", _DURATIONS]
+log = logging.getLogger(__name__)
 INSTALL = "pip install 'hibari-tts==0.2.1'"
 
 
@@ -50,27 +55,21 @@ class HibariEngine:
 
     def __init__(self, threads: int = 1) -> None:
         try:
-            import onnx
             import onnxruntime as ort
             from hibari import dsp
-            from hibari.g2p import G2P
             from hibari.voices import VOICES, voice_path
         except ImportError as e:
             raise MissingDependencyError(f"the hibari voice needs hibari-tts: {INSTALL}") from e
         import json
-        from pathlib import Path
+        from concurrent.futures import ThreadPoolExecutor
 
         path = Path(voice_path(VOICE_ID))
-        graph = onnx.load(str(path))
-        if _DURATIONS not in {o for n in graph.graph.node for o in n.output}:
-            raise BackendError(f"{path}: no duration tensor {_DURATIONS} (a different hibari release?)")
-        graph.graph.output.append(onnx.ValueInfoProto(name=_DURATIONS))
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = opts.inter_op_num_threads = max(1, threads)
-        opts.log_severity_level = 3
-        self.session = ort.InferenceSession(graph.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+        british = bool(VOICES[VOICE_ID]["british"])
+        with ThreadPoolExecutor(1, thread_name_prefix="hibari-g2p") as pool:
+            g2p = pool.submit(_load_g2p, british)  # overlaps the session build (onnxruntime frees the GIL)
+            self.session = _session(ort, path, threads)
+            self.g2p = g2p.result()
         self.vocab: dict[str, int] = json.loads((path.parent / "vocab.json").read_text(encoding="utf-8"))
-        self.g2p = G2P(british=bool(VOICES[VOICE_ID]["british"]))
         self.info: dict[str, Any] = dict(VOICES[VOICE_ID])
         self._dsp = dsp
         self.lock = threading.Lock()
@@ -95,6 +94,74 @@ class HibariEngine:
         if tokens[-1].end != audio.size:
             raise BackendError(f"hibari made {audio.size} samples for {tokens[-1].end} samples of durations")
         return np.asarray(audio, np.float32), tokens
+
+
+def _session(ort: Any, path: Path, threads: int) -> Any:
+    """The voice's inference session, with the durations output.
+
+    The first run saves onnxruntime's optimised graph in the cache (keyed by the model file, the
+    onnxruntime version and this machine's CPU); later runs load it with optimisation off, which
+    starts ~0.15 s faster and runs the same graph."""
+
+    def options(level: Any) -> Any:
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = opts.inter_op_num_threads = max(1, threads)
+        opts.log_severity_level = 3
+        opts.graph_optimization_level = level
+        return opts
+
+    providers = ["CPUExecutionProvider"]
+    levels = ort.GraphOptimizationLevel
+    optimized = cache_dir() / f"hibari-{VOICE_ID}-optimized-{file_key(path)}-ort{ort.__version__}-{machine_key()}.onnx"
+    if optimized.is_file():
+        try:
+            return ort.InferenceSession(str(optimized), options(levels.ORT_DISABLE_ALL), providers=providers)
+        except Exception as e:
+            log.info("cached hibari graph %s unusable (%s): rebuilding it", optimized, e)
+            optimized.unlink(missing_ok=True)
+    model = cached_bytes(f"hibari-{VOICE_ID}-durations.onnx", file_key(path), lambda: _with_durations_output(path))
+    opts = options(levels.ORT_ENABLE_ALL)
+    part: Path | None = optimized.with_name(optimized.name + f".{os.getpid()}.part")
+    try:
+        optimized.parent.mkdir(parents=True, exist_ok=True)
+        opts.optimized_model_filepath = str(part)
+    except OSError:
+        part = None  # no writable cache: just build the session
+    session = ort.InferenceSession(model, opts, providers=providers)
+    if part is not None:
+        try:
+            os.replace(part, optimized)
+        except OSError as e:
+            log.debug("hibari graph not cached: %s", e)
+            part.unlink(missing_ok=True)
+    return session
+
+
+def _with_durations_output(path: Path) -> bytes:
+    """The voice's ONNX graph with the token durations tensor added as an output."""
+    import onnx
+
+    graph = onnx.load(str(path))
+    if _DURATIONS not in {o for n in graph.graph.node for o in n.output}:
+        raise BackendError(f"{path}: no duration tensor {_DURATIONS} (a different hibari release?)")
+    graph.graph.output.append(onnx.ValueInfoProto(name=_DURATIONS))
+    return bytes(graph.SerializeToString())
+
+
+def _load_g2p(british: bool) -> Any:
+    """hibari's G2P, its JSON assets read through the marshal cache (the same dicts, ~3x faster)."""
+    import hibari.g2p as g2p_module
+
+    original = g2p_module._load_json
+    if not getattr(original, "anchor_cached", False):
+
+        def load(name: str) -> Any:
+            key = file_key(Path(g2p_module.ASSETS) / name)
+            return cached_value(f"hibari-g2p-{name}", key, lambda: original(name))
+
+        load.anchor_cached = True  # type: ignore[attr-defined]
+        g2p_module._load_json = load
+    return g2p_module.G2P(british=british)
 
 
 def split_long(phonemes: str, limit: int = MAX_PHONEMES) -> list[str]:
