@@ -8,7 +8,16 @@ import pytest
 
 from anchor.lipsync.model.data import speech_settings
 from anchor.lipsync.model.evaluate import pearson
-from anchor.lipsync.model.gate import ATTACK_S, HANG_S, RELEASE_S, SilenceGate, frame_levels, hop_levels
+from anchor.lipsync.model.gate import (
+    ATTACK_S,
+    HANG_S,
+    PEAK_RANGE_DB,
+    RELEASE_S,
+    LevelMeter,
+    SilenceGate,
+    frame_levels,
+    hop_levels,
+)
 from anchor.lipsync.model.infer import AudioMouthModel
 from anchor.speech.espeak import EspeakBackend
 
@@ -93,3 +102,70 @@ def test_gate_rules_on_levels() -> None:
     assert closing[round(HANG_S * FPS) - 1] == 1.0, "held for the hang"
     assert closing[-1] == 0.0 and all(a >= b for a, b in zip(closing, closing[1:]))
     assert gate.step(-15.0, -15.0, 0.9) == 0.0  # loud but the model hears silence (a cough, a bang)
+
+
+def test_level_meter_reads_the_speech_band_the_same_whole_or_in_pieces() -> None:
+    """Column 1 is the speech band: a 50 Hz rumble nearly vanishes from it, a 1 kHz tone does not;
+    a clip pushed in odd-sized pieces gives exactly the whole clip's levels (streaming = whole)."""
+    t = np.arange(48000) / 48000
+    rumble = (0.3 * 32767 * np.sin(2 * np.pi * 50 * t)).astype(np.int16)
+    tone = (0.3 * 32767 * np.sin(2 * np.pi * 1000 * t)).astype(np.int16)
+    r, k = hop_levels(rumble)[5:], hop_levels(tone)[5:]  # past the filter's start-up
+    assert r.shape[1] == 2 and abs(np.median(r[:, 0]) - np.median(k[:, 0])) < 0.5
+    assert np.median(r[:, 0]) - np.median(r[:, 1]) > 20  # the rumble is not in the speech band
+    assert np.median(k[:, 0]) - np.median(k[:, 1]) < 0.5  # the tone is
+    pcm = np.random.default_rng(1).integers(-8000, 8000, 10_007).astype(np.int16)
+    meter, pieces, at = LevelMeter(), [], 0
+    for size in (1, 479, 480, 481, 3000, 5566):
+        pieces.append(meter.push(pcm[at : at + size]))
+        at += size
+    pieces.append(meter.flush())
+    assert np.allclose(np.concatenate(pieces), hop_levels(pcm))
+
+
+def test_after_speech_a_sound_without_speech_band_energy_keeps_the_gate_shut() -> None:
+    """Breath rumble or handling noise as loud as the voice over the whole band, but far under it
+    in the speech band, with the model (wrongly) hearing speech: shut. Quieter speech within
+    PEAK_RANGE_DB of the voice still opens it."""
+    gate = SilenceGate(FPS)
+    for _ in range(10):
+        gate.step(-60.0, -60.0, 0.9, (-70.0, -70.0))  # the room
+    speech = [gate.step(-15.0, -15.0, 0.0, (-16.0, -16.0)) for _ in range(10)]
+    assert speech[-1] == 1.0
+    for _ in range(round(HANG_S * FPS) + round(RELEASE_S * FPS) + 2):
+        gate.step(-60.0, -60.0, 0.9, (-70.0, -70.0))  # a pause: the gate closes
+    assert gate.step(-60.0, -60.0, 0.9, (-70.0, -70.0)) == 0.0
+    rumble = [gate.step(-18.0, -18.0, 0.02, (-16.0 - PEAK_RANGE_DB - 8, -16.0 - PEAK_RANGE_DB - 8)) for _ in range(10)]
+    assert max(rumble) == 0.0
+    quiet = [gate.step(-30.0, -30.0, 0.0, (-16.0 - PEAK_RANGE_DB + 8, -16.0 - PEAK_RANGE_DB + 8)) for _ in range(3)]
+    assert quiet[-1] == 1.0
+
+
+def test_pauses_full_of_low_rumble_keep_the_mouth_shut(model: AudioMouthModel) -> None:  # type: ignore[no-untyped-def]
+    """Speech, then pauses holding loud sub-50 Hz rumble (breath on the microphone, as in the GRID
+    recordings): the mouth stays shut in the pauses and still moves with the speech."""
+    espeak = EspeakBackend(speech_settings())
+    rng = np.random.default_rng(7)
+    texts = ("Heavy rain closed the coastal highway.", "The bank kept its rates unchanged.")
+    speech = [espeak.synthesize(t, language="en", voice="en-gb-scotland+f4").pcm.astype(np.float64) for t in texts]
+    rms = np.sqrt(np.mean(np.concatenate(speech) ** 2))
+    from scipy.signal import butter, sosfilt
+
+    low = butter(8, 50, "lowpass", fs=48000, output="sos")  # 30 dB under in the speech band (GRID: 35-40)
+    parts, pause = [], []
+    for s in speech:
+        n = -(-s.size // SPF) * SPF
+        parts.append(np.pad(s, (0, n - s.size)))
+        pause += [False] * (n // SPF)
+        noise = sosfilt(low, rng.standard_normal(40 * SPF))
+        parts.append(noise / np.sqrt(np.mean(noise**2)) * rms)  # as loud as the voice, all under 50 Hz
+        pause += [True] * 40
+    pcm = np.clip(np.concatenate(parts), -32768, 32767).astype(np.int16)
+    mask = np.array(pause)
+    core = mask.copy()
+    for i in np.flatnonzero(np.diff(mask.astype(int))):
+        core[max(0, i - 4) : i + 6] = False
+    gated = model.mouth_track(pcm, FPS)
+    open_level = np.percentile(gated.opening[~mask], 90)
+    assert open_level > 0.2
+    assert gated.opening[core].max() < 0.05 * open_level

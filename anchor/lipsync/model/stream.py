@@ -17,7 +17,7 @@ import torch
 
 from anchor.errors import InputError
 from anchor.lipsync.model.features import N_MELS, PROGRAM_HOP, log_mel
-from anchor.lipsync.model.gate import SilenceGate, first_hop, frame_levels, hop_levels
+from anchor.lipsync.model.gate import LevelMeter, SilenceGate, first_hop, frame_levels
 from anchor.lipsync.model.infer import SIL_INDEX, AudioMouthModel, RawPrediction, track_from_prediction
 from anchor.lipsync.track import MouthTrack
 from anchor.timebase import frames_for_samples, samples_per_frame
@@ -51,9 +51,9 @@ class MouthStream:
         self._emitted = 0
         self._closed = False
         self._gate = SilenceGate(fps) if gate else None
-        self._hops = np.zeros(0)  # levels of whole 10 ms hops from absolute hop self._hops0
+        self._hops = np.zeros((0, 2))  # levels (whole, speech band) of whole 10 ms hops from hop self._hops0
         self._hops0 = 0
-        self._hop_tail = np.zeros(0, np.int16)  # received samples not yet a whole hop
+        self._meter = LevelMeter()
 
     @property
     def latency_samples(self) -> int:
@@ -79,20 +79,14 @@ class MouthStream:
             return MouthTrack.silent(0, self.fps)
         self._closed = True
         total = self._received
-        if self._hop_tail.size:  # the last part-hop, zero-padded as whole-clip levels are
-            self._hops = np.concatenate([self._hops, hop_levels(self._hop_tail)])
-            self._hop_tail = self._hop_tail[:0]
+        self._hops = np.concatenate([self._hops, self._meter.flush()])  # the last part-hop, as whole clips
         pad = self.model.lookahead * PROGRAM_HOP + _WINDOW_SAMPLES + 2 * _MARGIN
         self._audio = np.concatenate([self._audio, np.zeros(pad, np.int16)])
         n_feats = -(-total // PROGRAM_HOP) + self.model.lookahead
         return self._advance(n_feats, total=total)
 
     def _add_hops(self, pcm: np.ndarray) -> None:
-        tail = np.concatenate([self._hop_tail, pcm])
-        whole = tail.size - tail.size % PROGRAM_HOP
-        if whole:
-            self._hops = np.concatenate([self._hops, hop_levels(tail[:whole])])
-        self._hop_tail = tail[whole:]
+        self._hops = np.concatenate([self._hops, self._meter.push(pcm)])
 
     # -- the three stages: features, network, frames ------------------------------------
 
