@@ -6,9 +6,17 @@ fitted onto it (selection with a continuity cost, alignment, opening warp, colou
 feathered blend), then the frame scaled to the layer size. A target at rest (all zeros, as
 silence arrives) shows the base frame untouched: its mouth is closed by construction. The
 head moves in every frame, so the dirty rectangle is everywhere the person is (now or at rest).
+
+Base frames are read one ahead on a worker thread (decoding and the join warps release the GIL),
+so the next frame's footage decodes while this one is fitted and composed; the base track is
+only ever touched from that thread.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -36,6 +44,16 @@ def _edge_ramp(w: int, h: int, fade: int) -> np.ndarray:
     ramp = np.clip(np.minimum(np.arange(w), np.arange(w)[::-1]) / fade, 0, 1).astype(np.float32)
     vramp = np.clip(np.arange(h) / fade, 0, 1).astype(np.float32)[:, None]
     return ramp[None, :] * vramp
+
+
+@dataclass(frozen=True)
+class _Base:
+    """What the reader thread prepares for one output frame."""
+
+    frame: BaseFrame
+    alpha: np.ndarray  # the faded person mask at the layer size
+    bounds: Sequence[int]  # x, y, w, h of the faded mask (at mask_size)
+    mask_size: tuple[int, int]
 
 
 class VideoRenderer:
@@ -74,7 +92,9 @@ class VideoRenderer:
         self.last_crop = -1  # crop pasted on the last frame (-1: the base frame untouched)
         self._box = Rect(0, 0, *self._size)
         self._rest_box = Rect(0, 0, 0, 0)
-        self._frame(self.track.at(0), None, 0.0)
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="video-avatar-base")
+        self._ahead: tuple[int, Future[_Base]] | None = None
+        self._frame(self._base(0), None, 0.0)
         self._rest_box = self._box
 
     @property
@@ -83,7 +103,27 @@ class VideoRenderer:
         return self._size
 
     def close(self) -> None:
-        self.track.close()
+        self._ahead = None
+        self._reader.submit(self.track.close).result()
+        self._reader.shutdown()
+
+    def base_frame(self, n: int) -> BaseFrame:
+        """Walk frame n's base picture."""
+        return self._base(n).frame
+
+    def _base(self, n: int) -> _Base:
+        """Walk frame n's base picture and layer alpha; frame n + 1's are started behind it."""
+        ahead = self._ahead
+        job = ahead[1] if ahead is not None and ahead[0] == n else self._reader.submit(self._read, n)
+        self._ahead = (n + 1, self._reader.submit(self._read, n + 1))
+        return job.result()
+
+    def _read(self, n: int) -> _Base:
+        """On the reader thread: the base frame, its faded mask at the layer size and where it is."""
+        frame = self.track.at(n)
+        faded = (frame.mask * self._ramp).astype(np.uint8)
+        alpha = cv2.resize(faded, self._size, interpolation=cv2.INTER_LINEAR)
+        return _Base(frame, alpha, cv2.boundingRect(faded), (faded.shape[1], faded.shape[0]))
 
     def plan(self, params: np.ndarray, t0: float, fps: float) -> None:
         """Announce the mouth track that will be rendered from program time t0 at `fps`.
@@ -105,12 +145,12 @@ class VideoRenderer:
 
     def rest(self) -> AnchorFrame:
         """The layer at program time 0 with the mouth at rest, in arrays the caller owns."""
-        return self._frame(self.track.at(0), None, 0.0).copy()
+        return self._frame(self._base(0), None, 0.0).copy()
 
     def render(self, mouth: np.ndarray, t: float) -> AnchorFrame:
         """The layer for mouth parameters `mouth` (jaw, width, round, close) at program time t."""
         mouth = np.asarray(mouth, np.float32)
-        base = self.track.at(max(0, int(np.floor(t * self.fps + 1e-6))))
+        base = self._base(max(0, int(np.floor(t * self.fps + 1e-6))))
         strength = _smoothstep(float(np.abs(mouth).max()) / REST_LEVEL)
         if strength <= 0.0:
             self.selector.reset()
@@ -134,8 +174,9 @@ class VideoRenderer:
         crop_gap = float(cal.gap_of(have)) * self.lower.height
         return float(np.clip(gap, -min(limit, crop_gap), limit))
 
-    def _frame(self, base: BaseFrame, paste: tuple[int, np.ndarray] | None, strength: float) -> AnchorFrame:
+    def _frame(self, read: _Base, paste: tuple[int, np.ndarray] | None, strength: float) -> AnchorFrame:
         w, h = self._size
+        base = read.frame
         if paste is None:
             if self._image_key != base.key:
                 cv2.resize(base.image, (w, h), dst=self._image, interpolation=self._interp)
@@ -147,19 +188,19 @@ class VideoRenderer:
             cv2.resize(img, (w, h), dst=self._image, interpolation=self._interp)
             self._image_key = None
         if self._mask_key != base.key:
-            faded = (base.mask * self._ramp).astype(np.uint8)
-            cv2.resize(faded, (w, h), dst=self._alpha, interpolation=cv2.INTER_LINEAR)
+            self._alpha = read.alpha
             self._mask_key = base.key
-            self._box = self._person_box(faded, w, h)
+            self._box = self._person_box(read.bounds, read.mask_size, w, h)
         return AnchorFrame(self._image, self._alpha, (self._box,))
 
-    def _person_box(self, mask: np.ndarray, w: int, h: int) -> Rect:
-        """What the studio must redraw: where the person is now or was in the rest frame (the studio's
-        base holds the rest frame; everywhere else both are transparent)."""
-        x, y, bw, bh = cv2.boundingRect(mask)
+    def _person_box(self, bounds: Sequence[int], mask_size: tuple[int, int], w: int, h: int) -> Rect:
+        """What the studio must redraw: where the person is now (`bounds` of the mask, at `mask_size`)
+        or was in the rest frame (the studio's base holds the rest frame; everywhere else both are
+        transparent)."""
+        x, y, bw, bh = bounds
         if bw == 0 or bh == 0:
             return self._rest_box
-        sx, sy = w / mask.shape[1], h / mask.shape[0]
+        sx, sy = w / mask_size[0], h / mask_size[1]
         box = Rect(int(x * sx) - 2, int(y * sy) - 2, int(np.ceil((x + bw) * sx)) + 2, int(np.ceil((y + bh) * sy)) + 2)
         r = self._rest_box
         if r.width > 0:

@@ -50,7 +50,7 @@ def test_speaking_changes_only_the_lower_face(renderer: VideoRenderer, video_pac
     rest = renderer.render(REST, t).image.copy()
     talking = renderer.render(np.array([0.7, 0.1, 0.0, 0.0], np.float32), t).image
     changed = np.any(rest != talking, axis=2)
-    region = renderer.fitter.region(renderer.track.at(40).to_canonical, rest.shape[1], rest.shape[0])
+    region = renderer.fitter.region(renderer.base_frame(40).to_canonical, rest.shape[1], rest.shape[0])
     inside = np.zeros_like(changed)
     inside[region.slices] = True
     assert changed[inside].sum() > 100 and changed[~inside].sum() == 0
