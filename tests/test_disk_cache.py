@@ -96,3 +96,16 @@ def test_hibari_from_the_cache_speaks_exactly_as_built_fresh(cache: Path) -> Non
         assert cached_value("hibari-g2p-lexicon_us_gold.json.gz", file_key(lexicon), lambda: None) == json.load(f)
     assert Path(voice_path("heart")).is_file() and not list(cache.glob("*.part"))
     assert os.environ["ANCHOR_CACHE_DIR"] == str(cache)
+
+
+def test_hibari_speaks_when_its_cached_graphs_are_damaged(cache: Path) -> None:
+    from anchor.speech.hibari import HibariEngine
+
+    HibariEngine()
+    graphs = [p for p in cache.iterdir() if "durations" in p.name or "optimized" in p.name]
+    assert len(graphs) == 2
+    for g in graphs:
+        g.write_bytes(b"not an onnx graph")
+    engine = HibariEngine()
+    audio, tokens = engine.run(engine.phonemes("Good evening."), 1.0, 7)
+    assert audio.size > 10_000 and tokens

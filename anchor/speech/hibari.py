@@ -11,6 +11,7 @@ used (hibari downloads the others on first use, which anchor never does).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -118,16 +119,27 @@ def _session(ort: Any, path: Path, threads: int) -> Any:
             return ort.InferenceSession(str(optimized), options(levels.ORT_DISABLE_ALL), providers=providers)
         except Exception as e:
             log.info("cached hibari graph %s unusable (%s): rebuilding it", optimized, e)
-            optimized.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                optimized.unlink()
     model = cached_bytes(f"hibari-{VOICE_ID}-durations.onnx", file_key(path), lambda: _with_durations_output(path))
     opts = options(levels.ORT_ENABLE_ALL)
-    part: Path | None = optimized.with_name(optimized.name + f".{os.getpid()}.part")
+    part: Path | None = optimized.with_name(f"{optimized.name}.{os.getpid()}-{threading.get_ident()}.part")
     try:
         optimized.parent.mkdir(parents=True, exist_ok=True)
         opts.optimized_model_filepath = str(part)
     except OSError:
         part = None  # no writable cache: just build the session
-    session = ort.InferenceSession(model, opts, providers=providers)
+    try:
+        session = ort.InferenceSession(model, opts, providers=providers)
+    except Exception as e:  # a damaged cached graph, or the optimised one could not be written
+        log.info("hibari session from the cache failed (%s): building it without the cache", e)
+        if part is not None:
+            with contextlib.suppress(OSError):
+                part.unlink()
+        part = None
+        session = ort.InferenceSession(
+            _with_durations_output(path), options(levels.ORT_ENABLE_ALL), providers=providers
+        )
     if part is not None:
         try:
             os.replace(part, optimized)
