@@ -35,6 +35,7 @@ from anchor.speech.kokoro_alphabet import (
     token_spans,
     word_groups,
 )
+from anchor.speech.onnx_graph import with_output
 from anchor.speech.sentences import SpokenSentence, join_speech, native_to_program, speak_sentences
 from anchor.speech.text import detect_language, normalize_text, require_speakable, sentence_bounds, word_tokens
 
@@ -153,11 +154,8 @@ def _with_durations_output(path: Path) -> bytes:
     """The voice's ONNX graph with the token durations tensor added as an output."""
     import onnx
 
-    graph = onnx.load(str(path))
-    if _DURATIONS not in {o for n in graph.graph.node for o in n.output}:
-        raise BackendError(f"{path}: no duration tensor {_DURATIONS} (a different hibari release?)")
-    graph.graph.output.append(onnx.ValueInfoProto(name=_DURATIONS))
-    return bytes(graph.SerializeToString())
+    missing = f"{path}: no duration tensor {_DURATIONS} (a different hibari release?)"
+    return with_output(onnx.load(str(path)), _DURATIONS, missing)
 
 
 def _load_g2p(british: bool) -> Any:

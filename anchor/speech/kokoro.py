@@ -23,6 +23,7 @@ from anchor.errors import BackendError, InputError, MissingDependencyError
 from anchor.speech.base import PhonemeEvent, Speech, SpeechCapabilities, VoiceInfo, WordEvent
 from anchor.speech.kokoro_alphabet import UNIT_SAMPLES, TimedToken, lead_events, timed_phonemes, token_spans
 from anchor.speech.mandarin import MandarinG2P, ZhWord
+from anchor.speech.onnx_graph import with_output
 from anchor.speech.sentences import SpokenSentence, join_speech, native_to_program, speak_sentences
 from anchor.speech.text import detect_language, normalize_text, require_speakable, sentence_bounds
 
@@ -90,14 +91,12 @@ class KokoroEngine:
                 "the Kokoro voice needs onnxruntime and onnx: pip install onnxruntime onnx"
             ) from e
         graph = onnx.load_from_string(load_model_bytes())
-        if _DURATIONS not in {o for n in graph.graph.node for o in n.output}:
-            raise BackendError(f"the Kokoro graph has no duration tensor {_DURATIONS}")
-        graph.graph.output.append(onnx.ValueInfoProto(name=_DURATIONS))
+        model = with_output(graph, _DURATIONS, f"the Kokoro graph has no duration tensor {_DURATIONS}")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = max(1, threads)
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
-        self.session = ort.InferenceSession(graph.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
         data = _data_dir()
         self.vocab: dict[str, int] = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
         with (data / "voices_ja.npz").open("rb") as f:

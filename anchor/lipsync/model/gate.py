@@ -152,9 +152,8 @@ class SilenceGate:
                 self._peak = band[0] if self._peak is None else max(band[0], self._peak - self._fall)
             elif self._peak is not None:
                 self._peak -= self._fall
-            if self._peak is not None:
-                starts = starts and band[1] > self._peak - PEAK_RANGE_DB
-                holds = holds and band[1] > self._peak - PEAK_RANGE_DB
+            if self._peak is not None and band[1] <= self._peak - PEAK_RANGE_DB:
+                starts = holds = False
         if starts or (self._active and holds):
             self._active, self._quiet = True, 0
         elif self._active:
